@@ -1,0 +1,131 @@
+"""The `newsgen` command line. User errors print as `path:line: message`, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .config import load_config
+from .errors import BuildFailed, NewsgenError, Problem
+
+
+class Console:
+    """What the CLI prints: errors always, warnings and summaries unless --quiet."""
+
+    def __init__(self, quiet: bool = False, verbose: bool = False):
+        self.quiet = quiet
+        self.verbose = verbose
+
+    def error(self, text: str) -> None:
+        print(text, file=sys.stderr)
+
+    def warning(self, problem: Problem) -> None:
+        if not self.quiet:
+            print(str(problem), file=sys.stderr)
+
+    def info(self, text: str) -> None:
+        if not self.quiet:
+            print(text)
+
+    def debug(self, text: str) -> None:
+        if self.verbose and not self.quiet:
+            print(text)
+
+
+def _add_site_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default="site.toml", metavar="PATH",
+                        help="the site configuration (default: site.toml)")
+    parser.add_argument("--drafts", action="store_true", help="include items marked `draft: true`")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    parser.add_argument("--verbose", "-v", action="store_true", help="print more detail")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsgen",
+        description="Static site generator for Arabic news archives: right-to-left pages, "
+                    "topics, date archives and feeds.",
+    )
+    parser.add_argument("--version", action="version", version=f"newsgen {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    build = commands.add_parser("build", help="build the site into its output folder",
+                                description="Build the site into its output folder.")
+    _add_site_options(build)
+    build.add_argument("--output", "-o", metavar="DIR", help="output folder (default: [build].output in site.toml)")
+    build.set_defaults(handler=run_build)
+    return parser
+
+
+def report_failure(console: Console, exc: NewsgenError) -> int:
+    if isinstance(exc, BuildFailed):
+        for problem in exc.problems:
+            console.error(str(problem))
+        count = exc.error_count
+        console.error(f"error: build failed with {count} error{'s' if count != 1 else ''}; "
+                      "the previous output is unchanged")
+    else:
+        console.error(str(exc) if exc.path else f"error: {exc}")
+    return 1
+
+
+def run_build(args: argparse.Namespace, console: Console) -> int:
+    from .build import build
+
+    config = load_config(args.config, output=args.output)
+    progress = None
+    progress_bar = None
+    if not args.quiet and sys.stdout.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        progress_bar = Progress(TextColumn("building"), BarColumn(), MofNCompleteColumn(), transient=True)
+        progress_bar.start()
+        task = progress_bar.add_task("build", total=None)
+
+        def progress(done: int, total: int) -> None:
+            progress_bar.update(task, completed=done, total=total)
+    try:
+        report = build(config, drafts=args.drafts, progress=progress)
+    finally:
+        if progress_bar is not None:
+            progress_bar.stop()
+    for warning in report.warnings:
+        console.warning(warning)
+    undated = f", {report.undated} undated" if report.undated else ""
+    console.info(
+        f"built {report.items} items{undated}, {report.pages} pages, {report.topics} topics, "
+        f"{len(report.warnings)} warning{'s' if len(report.warnings) != 1 else ''} "
+        f"in {report.seconds:.2f} s -> {_shown(config.output_dir)}"
+    )
+    return 0
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    console = Console(quiet=getattr(args, "quiet", False), verbose=getattr(args, "verbose", False))
+    try:
+        return args.handler(args, console)
+    except NewsgenError as exc:
+        return report_failure(console, exc)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Loaders: files in, immutable records out. One module per input format."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ..config import SiteConfig
+from ..errors import ContentError, Diagnostics
+from ..model import Article, StandingPage
+from ..slugs import is_safe_slug, make_slug, slug_from_path
+from .fields import read_fields
+from .frontmatter import decode, split_front_matter
+from .markdown import load_markdown, render_markdown
+from .plaintext import load_plaintext
+
+Loader = Callable[[str, str, SiteConfig, Diagnostics], "Article | None"]
+LOADERS: dict[str, Loader] = {".md": load_markdown, ".txt": load_plaintext}
+
+
+def find_item_files(folders: tuple[Path, ...] | list[Path], suffixes=tuple(LOADERS)) -> list[Path]:
+    """Every item file below the folders, in a stable order; `.`/`_` names skipped."""
+    found: list[Path] = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
+            for name in sorted(filenames):
+                if name.startswith((".", "_")):
+                    continue
+                if os.path.splitext(name)[1].lower() in suffixes:
+                    found.append(Path(dirpath) / name)
+    return found
+
+
+def display_path(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def load_article(path: Path, config: SiteConfig, diagnostics: Diagnostics) -> Article | None:
+    """One item file to a record, or None with the reason in `diagnostics`."""
+    shown = display_path(path, config.root)
+    try:
+        text = decode(path.read_bytes(), shown)
+        return LOADERS[path.suffix.lower()](text, shown, config, diagnostics)
+    except ContentError as exc:
+        diagnostics.add(exc)
+    except OSError as exc:
+        diagnostics.error(f"cannot read the file: {exc.strerror}", shown)
+    return None
+
+
+def load_articles(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool = False) -> list[Article]:
+    """All published items (drafts too when asked), in file order."""
+    missing = [d for d in config.item_dirs if not d.is_dir()]
+    for folder in missing:
+        diagnostics.error("the items folder does not exist; create it or fix `content.items` in site.toml",
+                          display_path(folder, config.root))
+    articles = []
+    for path in find_item_files(config.item_dirs):
+        article = load_article(path, config, diagnostics)
+        if article is not None and (drafts or not article.draft):
+            articles.append(article)
+    return articles
+
+
+def load_pages(config: SiteConfig, diagnostics: Diagnostics) -> list[StandingPage]:
+    """Standing pages from `content/`: Markdown with a `title` and optional `slug`."""
+    if config.pages_dir is None or not config.pages_dir.is_dir():
+        return []
+    pages = []
+    for order, path in enumerate(find_item_files([config.pages_dir], (".md",))):
+        shown = display_path(path, config.root)
+        try:
+            source = split_front_matter(decode(path.read_bytes(), shown), shown, required=True)
+        except ContentError as exc:
+            diagnostics.add(exc)
+            continue
+        fields = read_fields(source.meta, source.meta_lines, shown, config.tz, diagnostics,
+                             known=("title", "slug", "summary", "draft", "date", "updated"))
+        if not fields.title:
+            diagnostics.error("the page has no title; add `title: ...` to the front matter", shown, 1)
+            continue
+        if fields.slug and not is_safe_slug(fields.slug):
+            diagnostics.error(f"`slug` {fields.slug!r} is not allowed: use one name without `/` or `..`",
+                              shown, fields.lines.get("slug"))
+            continue
+        if fields.draft:
+            continue
+        slug = make_slug(fields.slug, "arabic") if fields.slug else slug_from_path(shown)
+        html, _ = render_markdown(source.body)
+        pages.append(StandingPage(shown, fields.title, slug or make_slug(fields.title), html, order))
+    return pages

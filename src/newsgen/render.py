@@ -1,0 +1,263 @@
+"""Pages from the site model through Jinja2 templates.
+
+Templates come from the site's own folder first, then from the default theme in
+the package. Every link is relative to the page it is on, so a site works from
+any sub-path; only 404.html, served at any address, uses absolute paths.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime
+from math import ceil
+from pathlib import Path
+from typing import Any, Iterator
+
+import jinja2
+from markupsafe import Markup
+
+from .arabic import format_arabic_date, format_month, format_number, join_list
+from .config import SiteConfig
+from .errors import TemplateError
+from .model import Article, ListPage, SiteModel, StandingPage, Topic
+
+THEME = Path(__file__).parent / "theme"
+MORE_ITEMS = 5
+
+
+@dataclass(frozen=True)
+class TopicLink:
+    key: str
+    name: str
+    url: str
+    count: int
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """An article as templates see it: topics as links, body marked safe."""
+
+    title: str
+    url: str
+    date: datetime | None
+    updated: datetime | None
+    topics: tuple[TopicLink, ...]
+    summary: str
+    body_html: Markup
+    breaking: bool
+    source: str
+    source_url: str
+    author: str
+    location: str
+    image: str
+    image_alt: str
+    word_count: int
+    reading_minutes: int
+    slug: str
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    path: str  # relative to the output folder, forward slashes
+    data: bytes
+
+
+def output_path(url: str) -> str:
+    """`articles/x/` -> `articles/x/index.html`; a URL naming a file is kept."""
+    if url == "" or url.endswith("/"):
+        return url + "index.html"
+    return url
+
+
+def relative_prefix(url: str) -> str:
+    depth = url.count("/")
+    return "../" * depth
+
+
+class Renderer:
+    """One Jinja2 environment per build (per process), compiled templates reused."""
+
+    def __init__(self, config: SiteConfig):
+        self.config = config
+        search = [str(config.templates_dir)] if config.templates_dir and config.templates_dir.is_dir() else []
+        search.append(str(THEME / "templates"))
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(search),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        locale, digits = config.date_locale, config.digits
+        self.env.filters.update(
+            date=lambda value: format_arabic_date(value, locale=locale, digits=digits),
+            month=lambda value: format_month(value[0], value[1], locale=locale, digits=digits),
+            isodate=lambda value: value.isoformat() if value else "",
+            num=lambda value: format_number(int(value), digits),
+            join_ar=join_list,
+        )
+
+    def render(self, template: str, url: str, context: dict[str, Any]) -> bytes:
+        prefix = self.config.base_path if url == "404.html" else relative_prefix(url)
+
+        def link(path: str) -> str:
+            return (prefix + path) or "./"
+
+        try:
+            html = self.env.get_template(template).render(context, url=link)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"template syntax error: {exc.message}", _template_path(exc.filename, self.env),
+                                exc.lineno) from None
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateError(f"template {exc.name!r} not found; add it to the templates folder or fix the include",
+                                template) from None
+        except Exception as exc:  # an error inside a template while it renders
+            path, line = _template_frame(sys.exc_info()[2])
+            message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
+            raise TemplateError(f"template error while rendering {url or 'the home page'}: {message}",
+                                path or template, line) from None
+        return html.encode("utf-8")
+
+
+def _template_path(filename: str | None, env: jinja2.Environment) -> str:
+    return filename or "templates"
+
+
+def _template_frame(tb) -> tuple[str | None, int | None]:
+    """The innermost template file and line of a traceback."""
+    found: tuple[str | None, int | None] = (None, None)
+    for frame, line in traceback.walk_tb(tb):
+        filename = frame.f_code.co_filename
+        if filename.endswith(".html") or filename.endswith(".xml"):
+            found = (filename, line)
+    return found
+
+
+class SiteRenderer:
+    """Renders every page of a site model; one instance per build."""
+
+    def __init__(self, model: SiteModel, config: SiteConfig, renderer: Renderer | None = None):
+        self.model = model
+        self.config = config
+        self.renderer = renderer or Renderer(config)
+        self.topic_links = {t.key: TopicLink(t.key, t.name, t.url, t.count) for t in model.topics}
+        self.views = {a.slug: self._view(a) for a in model.articles}
+        self.site = {
+            "title": config.title,
+            "description": config.description,
+            "base_url": config.base_url,
+            "lang": "ar",
+            "publisher": config.publisher,
+            "topics": list(self.topic_links.values()),
+            "pages": [{"title": p.title, "url": p.url} for p in model.pages],
+            "feed_url": "feed.xml",
+        }
+        self._positions = {t.key: {slug: i for i, slug in enumerate(t.article_slugs)} for t in model.topics}
+
+    def _view(self, article: Article) -> ArticleView:
+        return ArticleView(
+            title=article.title, url=article.url, date=article.date, updated=article.updated,
+            topics=tuple(self.topic_links[k] for k in article.topic_keys if k in self.topic_links),
+            summary=article.summary, body_html=Markup(article.body_html), breaking=article.breaking,
+            source=article.source, source_url=article.source_url, author=article.author,
+            location=article.location, image=article.image, image_alt=article.image_alt,
+            word_count=article.word_count,
+            reading_minutes=max(1, ceil(article.word_count / self.config.words_per_minute)),
+            slug=article.slug,
+        )
+
+    def _page(self, kind: str, url: str, title: str, description: str = "", feed_url: str | None = None) -> dict:
+        full_title = self.config.title if not title else f"{title} — {self.config.title}"
+        return {"kind": kind, "title": full_title, "url": url, "canonical": self.config.base_url + url,
+                "description": description or self.config.description, "feed_url": feed_url}
+
+    def _render(self, template: str, url: str, page: dict, **context) -> RenderedFile:
+        data = self.renderer.render(template, url, {"site": self.site, "page": page, **context})
+        return RenderedFile(output_path(url), data)
+
+    # -- pages -----------------------------------------------------------------
+
+    def render_all(self) -> Iterator[RenderedFile]:
+        yield self.render_home()
+        for slug in self.views:
+            yield self.render_article(slug)
+        for list_page in self.model.list_pages:
+            yield self.render_list(list_page)
+        yield self.render_topics()
+        yield self.render_archive()
+        for standing in self.model.pages:
+            yield self.render_standing(standing)
+        yield self.render_not_found()
+
+    def render_home(self) -> RenderedFile:
+        latest = [self.views[a.slug] for a in self.model.articles[: self.config.home_items]]
+        breaking = [self.views[a.slug] for a in self.model.articles if a.breaking and a.date][:5]
+        sections = [{"topic": self.topic_links[t.key], "articles": [self.views[s] for s in t.article_slugs[:4]]}
+                    for t in self.model.topics]
+        return self._render("home.html", "", self._page("home", "", ""), latest=latest, breaking=breaking,
+                            sections=sections)
+
+    def render_article(self, slug: str) -> RenderedFile:
+        view = self.views[slug]
+        return self._render("article.html", view.url, self._page("article", view.url, view.title, view.summary),
+                            article=view, more=self.more_like(slug))
+
+    def more_like(self, slug: str) -> list[ArticleView]:
+        """Up to five items of the article's first topic, nearest to it in time."""
+        article = self.model.by_slug[slug]
+        if not article.topic_keys:
+            return []
+        topic = self.model.topic(article.topic_keys[0])
+        if topic is None:
+            return []
+        position = self._positions[topic.key][slug]
+        slugs = topic.article_slugs
+        older = list(slugs[position + 1: position + 1 + MORE_ITEMS])
+        newer = list(reversed(slugs[max(0, position - MORE_ITEMS):position]))
+        picked = (older + newer)[:MORE_ITEMS]
+        return [self.views[s] for s in picked]
+
+    def list_heading(self, list_page: ListPage) -> str:
+        locale, digits = self.config.date_locale, self.config.digits
+        if list_page.kind == "topic":
+            return list_page.heading
+        if list_page.kind == "archive-year":
+            return f"أرشيف {format_number(list_page.period[0], digits)}"
+        if list_page.kind == "archive-month":
+            return f"أرشيف {format_month(*list_page.period, locale=locale, digits=digits)}"
+        return "أخبار غير مؤرخة"
+
+    def render_list(self, list_page: ListPage) -> RenderedFile:
+        heading = self.list_heading(list_page)
+        pagination = list_page.pagination
+        title = heading if pagination.current == 1 else \
+            f"{heading} — الصفحة {format_number(pagination.current, self.config.digits)}"
+        feed = f"topics/{list_page.topic_key}/feed.xml" if list_page.kind == "topic" else None
+        topic = self.topic_links.get(list_page.topic_key) if list_page.topic_key else None
+        return self._render("list.html", list_page.url, self._page(list_page.kind, list_page.url, title, feed_url=feed),
+                            heading=heading, articles=[self.views[s] for s in list_page.article_slugs],
+                            pagination=pagination, topic=topic)
+
+    def render_topics(self) -> RenderedFile:
+        return self._render("topics.html", "topics/", self._page("topics", "topics/", "الأقسام"),
+                            topics=list(self.topic_links.values()))
+
+    def render_archive(self) -> RenderedFile:
+        years = []
+        for year in self.model.years:
+            months = [{"year": m.year, "month": m.month, "count": m.count, "url": m.url}
+                      for m in self.model.months if m.year == year.year]
+            years.append({"year": year.year, "count": year.count, "url": year.url, "months": months})
+        undated = {"count": len(self.model.undated), "url": "archive/undated/"} if self.model.undated else None
+        return self._render("archive.html", "archive/", self._page("archive", "archive/", "الأرشيف"),
+                            years=years, undated=undated)
+
+    def render_standing(self, standing: StandingPage) -> RenderedFile:
+        return self._render("page.html", standing.url, self._page("page", standing.url, standing.title),
+                            doc={"title": standing.title, "body_html": Markup(standing.body_html)})
+
+    def render_not_found(self) -> RenderedFile:
+        return self._render("404.html", "404.html", self._page("404", "404.html", "الصفحة غير موجودة"))

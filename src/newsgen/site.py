@@ -1,0 +1,164 @@
+"""The site model: topics, archives and pagination, derived from records alone."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from math import ceil
+
+from .arabic import normalize
+from .config import SiteConfig
+from .errors import Diagnostics
+from .filing import KeywordRules, resolve_topic_name
+from .model import ArchivePeriod, Article, ListPage, Pagination, SiteModel, StandingPage, Topic
+from .slugs import make_slug
+
+# First path segments that newsgen writes itself; a standing page may not take them.
+RESERVED_SEGMENTS = {"articles", "topics", "archive", "assets", "page", "search", "feeds",
+                     "404.html", "index.html", "feed.xml", "sitemap.xml", "robots.txt"}
+
+
+def build_site_model(articles: list[Article], pages: list[StandingPage], config: SiteConfig,
+                     diagnostics: Diagnostics) -> SiteModel:
+    articles = assign_unique_slugs(articles, diagnostics)
+    articles, undeclared = file_articles(articles, config, diagnostics)
+    articles = sorted(articles, key=lambda a: a.sort_key)
+
+    topics = _topics(articles, config, undeclared)
+    years, months, undated = _archives(articles, config)
+    pages = _check_pages(pages, diagnostics)
+
+    list_pages: list[ListPage] = []
+    for topic in topics:
+        list_pages += paginate("topic", topic.url, topic.name, topic.article_slugs, config.per_page,
+                               topic_key=topic.key)
+    for period in years + months:
+        kind = "archive-year" if period.month is None else "archive-month"
+        key = (period.year,) if period.month is None else (period.year, period.month)
+        list_pages += paginate(kind, period.url, "", period.article_slugs, config.per_page, period=key)
+    if undated:
+        list_pages += paginate("undated", "archive/undated/", "", undated, config.per_page)
+
+    return SiteModel(
+        articles=tuple(articles),
+        topics=tuple(topics),
+        years=tuple(years),
+        months=tuple(months),
+        undated=tuple(undated),
+        pages=tuple(pages),
+        list_pages=tuple(list_pages),
+        by_slug={a.slug: a for a in articles},
+    )
+
+
+def assign_unique_slugs(articles: list[Article], diagnostics: Diagnostics) -> list[Article]:
+    """Give every item its own slug: the oldest keeps it, later ones get -2, -3...
+
+    The order depends on dates and paths only, so every build resolves a clash
+    the same way.
+    """
+    taken: dict[str, Article] = {}
+    result = []
+    for article in sorted(articles, key=lambda a: (a.date is None, a.date.timestamp() if a.date else 0, a.path)):
+        slug = article.slug
+        if slug in taken:
+            number = 2
+            while f"{slug}-{number}" in taken:
+                number += 1
+            new_slug = f"{slug}-{number}"
+            diagnostics.warning(f"slug «{slug}» is also used by {taken[slug].path}; this item is published as "
+                                f"«{new_slug}» (set `slug:` in one of them to choose)",
+                                article.path, article.slug_line or None)
+            article = replace(article, slug=new_slug)
+        taken[article.slug] = article
+        result.append(article)
+    return result
+
+
+def file_articles(articles: list[Article], config: SiteConfig,
+                  diagnostics: Diagnostics) -> tuple[list[Article], dict[str, str]]:
+    """Resolve each item's topics to keys; file untagged items by keyword.
+
+    Returns the new records and the undeclared topics in use (key -> name).
+    """
+    rules = KeywordRules.from_config(config)
+    undeclared: dict[str, str] = {}
+    warned: set[str] = set()
+    filed = []
+    for article in articles:
+        keys: list[str] = []
+        for name in article.topics:
+            topic = resolve_topic_name(name, config.topics)
+            if topic is not None:
+                key = topic.key
+            else:
+                key = make_slug(name, "latin" if config.slugs == "latin" else "arabic") or make_slug(name, "latin")
+                if not key:
+                    diagnostics.warning(f"topic {name!r} has no letters or digits and is ignored", article.path)
+                    continue
+                undeclared.setdefault(key, name)
+                if normalize(name) not in warned:
+                    warned.add(normalize(name))
+                    diagnostics.warning(f"topic «{name}» is not declared in site.toml; it gets a page at "
+                                        f"topics/{key}/ (declare it under [[topic]] to name its key)",
+                                        article.path)
+            if key not in keys:
+                keys.append(key)
+        inferred = False
+        if not keys:
+            keys = list(rules.file(article.title, article.text)) or [config.fallback_topic]
+            inferred = True
+        filed.append(replace(article, topic_keys=tuple(keys), topics_inferred=inferred))
+    return filed, undeclared
+
+
+def _topics(articles: list[Article], config: SiteConfig, undeclared: dict[str, str]) -> list[Topic]:
+    members: dict[str, list[str]] = defaultdict(list)
+    for article in articles:
+        for key in article.topic_keys:
+            members[key].append(article.slug)
+    topics = [Topic(t.key, t.name, True, tuple(members[t.key])) for t in config.topics if members.get(t.key)]
+    for key in sorted(undeclared, key=lambda k: normalize(undeclared[k])):
+        topics.append(Topic(key, undeclared[key], False, tuple(members[key])))
+    return topics
+
+
+def _archives(articles: list[Article], config: SiteConfig):
+    by_year: dict[int, list[str]] = defaultdict(list)
+    by_month: dict[tuple[int, int], list[str]] = defaultdict(list)
+    undated: list[str] = []
+    tz = config.tz
+    for article in articles:
+        if article.date is None:
+            undated.append(article.slug)
+            continue
+        local = article.date.astimezone(tz)
+        by_year[local.year].append(article.slug)
+        by_month[(local.year, local.month)].append(article.slug)
+    years = [ArchivePeriod(y, None, tuple(s)) for y, s in sorted(by_year.items(), reverse=True)]
+    months = [ArchivePeriod(y, m, tuple(s)) for (y, m), s in sorted(by_month.items(), reverse=True)]
+    return years, months, undated
+
+
+def _check_pages(pages: list[StandingPage], diagnostics: Diagnostics) -> list[StandingPage]:
+    kept, seen = [], set()
+    for page in pages:
+        if page.slug in RESERVED_SEGMENTS:
+            diagnostics.error(f"the page slug «{page.slug}» is used by newsgen itself; choose another `slug:`",
+                              page.path, 1)
+        elif page.slug in seen:
+            diagnostics.error(f"another page already uses the slug «{page.slug}»; set a different `slug:`",
+                              page.path, 1)
+        else:
+            seen.add(page.slug)
+            kept.append(page)
+    return kept
+
+
+def paginate(kind: str, base_url: str, heading: str, slugs: tuple[str, ...] | list[str], per_page: int,
+             *, topic_key: str | None = None, period: tuple[int, ...] = ()) -> list[ListPage]:
+    total = max(1, ceil(len(slugs) / per_page))
+    return [ListPage(kind, Pagination(n, total, base_url).url_of(n), heading,
+                     tuple(slugs[(n - 1) * per_page:n * per_page]), Pagination(n, total, base_url),
+                     topic_key, period)
+            for n in range(1, total + 1)]
