@@ -65,7 +65,7 @@ def split_front_matter(text: str, path: str, *, required: bool) -> Source:
         problem = exc.problem or "malformed YAML"
         raise ContentError(f"malformed YAML in the front matter: {problem}; "
                            "check indentation and quote values that contain `:` or `#`", path, line) from None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
         raise ContentError(f"malformed YAML in the front matter: {exc}", path, first + 2) from None
     if meta is None:
         meta = {}
@@ -96,3 +96,5 @@ def _construct_mapping(loader, node, deep=False):
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# Dates stay text here: fields.parse_date reads them, with messages for bad ones.
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))

@@ -1,0 +1,67 @@
+from datetime import date, datetime, timezone
+
+import pytest
+
+from newsgen.arabic import (format_arabic_date, format_month, format_number, join_list, keyword_stem,
+                            normalize, stems, to_digits, words)
+
+
+@pytest.mark.parametrize("variant, folded", [
+    ("أحمد", "احمد"), ("إسلام", "اسلام"), ("آمال", "امال"), ("ٱلله", "الله"),
+    ("مستشفى", "مستشفي"), ("مدرسة", "مدرسه"),
+    ("مُحَمَّدٌ", "محمد"), ("الـــعربية", "العربيه"),
+    ("١٢٣", "123"), ("۴۵", "45"), ("BBC", "bbc"),
+    ("ﻻ", "لا"),  # presentation form ligature
+])
+def test_normalize_folds_spelling_variants(variant, folded):
+    assert normalize(variant) == folded
+
+
+def test_normalize_keeps_distinct_letters_distinct():
+    assert normalize("سوق") != normalize("شوق")
+    assert normalize("عاجل") == "عاجل"
+
+
+def test_words_split_and_fold():
+    assert words("قالَ الوزيرُ: «الاقتصاد ينمو» ٢٠٢٤") == ["قال", "الوزير", "الاقتصاد", "ينمو", "2024"]
+
+
+@pytest.mark.parametrize("word, stem", [
+    ("والدفاع", "دفاع"), ("بالدفاع", "دفاع"), ("للدفاع", "دفاع"), ("فالدفاع", "دفاع"),
+    ("الدفاع", "دفاع"), ("وسوريا", "سوريا"), ("للجيش", "الجيش"),
+])
+def test_stems_strip_prefix_clitics(word, stem):
+    assert stem in stems(normalize(word))
+
+
+def test_stems_do_not_strip_short_words_to_nothing():
+    assert stems("ول") == ("ول",)
+
+
+def test_keyword_stem_drops_the_article():
+    assert keyword_stem("الدفاع") == "دفاع"
+    assert keyword_stem("الأمن") == "امن"
+
+
+def test_digits_by_site_choice():
+    assert to_digits("15 يناير 2024", "arabic-indic") == "١٥ يناير ٢٠٢٤"
+    assert to_digits("15", "western") == "15"
+    assert format_number(42, "arabic-indic") == "٤٢"
+
+
+@pytest.mark.parametrize("months, expected", [
+    ("ar_SY", "15 كانون الثاني 2024"), ("ar_EG", "15 يناير 2024"), ("ar_TN", "15 جانفي 2024"),
+])
+def test_dates_in_the_chosen_month_names(months, expected):
+    assert format_arabic_date(date(2024, 1, 15), locale=months, digits="western") == expected
+
+
+def test_dates_with_arabic_indic_digits_and_undated():
+    moment = datetime(2024, 5, 3, 10, 0, tzinfo=timezone.utc)
+    assert format_arabic_date(moment, locale="ar_SY", digits="arabic-indic") == "٣ أيار ٢٠٢٤"
+    assert format_arabic_date(None, locale="ar_SY", digits="western") == "غير مؤرخ"
+    assert format_month(2024, 5, locale="ar_EG", digits="western") == "مايو 2024"
+
+
+def test_join_uses_the_arabic_comma():
+    assert join_list(["سياسة", "دفاع"]) == "سياسة، دفاع"

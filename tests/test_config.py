@@ -1,0 +1,69 @@
+from pathlib import Path
+
+import pytest
+
+from newsgen.config import load_config
+from newsgen.errors import BuildFailed
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "site.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(BuildFailed) as caught:
+        load_config(write(tmp_path, text))
+    return [str(p) for p in caught.value.problems]
+
+
+def test_the_sample_configuration_loads():
+    config = load_config(REPO / "site.toml")
+    assert config.title == "أرشيف الأخبار"
+    assert {"politics", "defense", "economy", "sport", "culture", "technology", "health",
+            "middle-east", "world", "general"} <= {t.key for t in config.topics}
+    assert config.date_locale == "ar_SY"
+    assert config.base_path == "/archive/"
+
+
+def test_defaults_and_a_minimal_file(tmp_path):
+    config = load_config(write(tmp_path, '[site]\ntitle = "أخبار"\n'))
+    assert config.per_page == 20 and config.digits == "western" and config.months == "egyptian"
+    assert config.item_dirs == ((tmp_path / "seeds/content").absolute(),)
+    assert config.topic("general") is not None  # the catch-all always exists
+
+
+def test_every_problem_is_reported_with_key_and_line(tmp_path):
+    found = problems(tmp_path, '[site]\ntitle = "x"\ndigits = "roman"\ntimezone = "Mars/Base"\n'
+                               '[build]\nper_page = "ten"\n')
+    assert any("site.toml:3:" in p and "`site.digits`" in p for p in found)
+    assert any("site.toml:4:" in p and "`site.timezone`" in p for p in found)
+    assert any("site.toml:6:" in p and "`build.per_page` must be a whole number" in p for p in found)
+
+
+def test_missing_title_is_an_error(tmp_path):
+    assert any("`site.title` is required" in p for p in problems(tmp_path, "[site]\n"))
+
+
+def test_malformed_toml_names_the_line(tmp_path):
+    found = problems(tmp_path, '[site]\ntitle = "x"\nbase_url = https://x\n')
+    assert found[0].startswith(str(tmp_path / "site.toml") + ":3: invalid TOML")
+
+
+def test_unknown_key_warns_with_closest_key(tmp_path):
+    found = problems(tmp_path, '[site]\ntitle = "x"\ntitel = "y"\n[build]\nper_page = 0\n')
+    assert any("warning: unknown key `site.titel`; did you mean `title`?" in p for p in found)
+
+
+def test_bad_topic_key(tmp_path):
+    found = problems(tmp_path, '[site]\ntitle = "x"\n[[topic]]\nkey = "Politics News"\nname = "سياسة"\n')
+    assert any("site.toml:3:" in p and "`topic.key`" in p for p in found)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(BuildFailed) as caught:
+        load_config(tmp_path / "nope.toml")
+    assert "no such configuration file" in str(caught.value.problems[0])

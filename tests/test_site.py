@@ -1,0 +1,99 @@
+from conftest import write_site
+from newsgen.config import load_config
+from newsgen.errors import Diagnostics
+from newsgen.filing import KeywordRules, resolve_topic_name
+from newsgen.loaders import load_articles
+from newsgen.model import Pagination
+from newsgen.site import build_site_model, paginate
+
+from conftest import REPO
+
+
+def model_of(site, **kwargs):
+    config = load_config(site / "site.toml")
+    diagnostics = Diagnostics()
+    model = build_site_model(load_articles(config, diagnostics), [], config, diagnostics)
+    return model, diagnostics
+
+
+def item(title, date=None, topics=None, body="نص الخبر."):
+    lines = ["---", f"title: {title}"]
+    if date:
+        lines.append(f"date: {date}")
+    if topics is not None:
+        lines.append(f"topics: {topics}")
+    return "\n".join(lines + ["---", body, ""])
+
+
+def test_the_seed_is_filed_under_politics_and_defense_without_tags():
+    config = load_config(REPO / "site.toml")
+    text = (REPO / "seeds/content/000_a32ecea6be25f2b2.txt").read_text("utf-8")
+    assert KeywordRules.from_config(config).file(text.splitlines()[0], text)[:2] == ("defense", "politics")
+
+
+def test_keywords_match_with_clitics_and_spelling_variants(tmp_path):
+    site = write_site(tmp_path, {
+        "a.md": item("خبر", body="قرر البنكِ المركزيّ رفع الفائدة وبالتضخم المرتفع تتأثر الأسواق."),
+        "b.md": item("خبر آخر", body="فاز المنتخب في المباراة النهائية للدوري."),
+        "c.md": item("خبر ثالث", body="افتتحت جدتي مخبزا صغيرا."),
+    })
+    model, _ = model_of(site)
+    keys = {a.path: a.topic_keys for a in model.articles}
+    assert keys == {"items/a.md": ("economy",), "items/b.md": ("sport",), "items/c.md": ("general",)}
+    assert all(a.topics_inferred for a in model.articles)
+
+
+def test_declared_topics_match_by_key_or_normalized_name():
+    config = load_config(REPO / "site.toml")
+    assert resolve_topic_name("politics", config.topics).key == "politics"
+    assert resolve_topic_name("سياسه", config.topics).key == "politics"
+    assert resolve_topic_name("الشرق الاوسط", config.topics).key == "middle-east"
+    assert resolve_topic_name("بيئة", config.topics) is None
+
+
+def test_own_topics_win_and_undeclared_topics_get_a_page_and_one_warning(tmp_path):
+    site = write_site(tmp_path, {
+        "a.md": item("مباراة الدوري", topics="[اقتصاد, بيئة]"),
+        "b.md": item("خبر", topics="[بيئة]"),
+    })
+    model, diagnostics = model_of(site)
+    assert {a.topic_keys for a in model.articles} == {("economy", "بيئة"), ("بيئة",)}
+    assert [t.key for t in model.topics] == ["economy", "بيئة"]
+    assert model.topic("بيئة").declared is False and model.topic("بيئة").count == 2
+    assert len([w for w in diagnostics.warnings if "بيئة" in w.message]) == 1
+
+
+def test_slug_collisions_are_resolved_by_date_and_warned(tmp_path):
+    site = write_site(tmp_path, {
+        "z.md": item("عنوان مكرر", date="2024-01-01"),
+        "a.md": item("عنوان مكرر", date="2024-02-01"),
+        "m.md": item("عنوان مكرر"),
+    })
+    model, diagnostics = model_of(site)
+    slugs = {a.path: a.slug for a in model.articles}
+    assert slugs == {"items/z.md": "عنوان-مكرر", "items/a.md": "عنوان-مكرر-2", "items/m.md": "عنوان-مكرر-3"}
+    assert len(diagnostics.warnings) == 2
+    assert str(diagnostics.warnings[0]).startswith("items/a.md: warning: slug «عنوان-مكرر» is also used by items/z.md")
+
+
+def test_order_archives_and_undated(tmp_path):
+    site = write_site(tmp_path, {
+        "a.md": item("أ", date="2023-12-31T23:30:00+00:00"),  # already 2024 in Riyadh
+        "b.md": item("ب", date="2024-05-01"),
+        "c.md": item("ج"),
+        "d.md": item("د", date="2022-07-07"),
+    })
+    model, _ = model_of(site)
+    assert [a.path for a in model.articles] == ["items/b.md", "items/a.md", "items/d.md", "items/c.md"]
+    assert [(p.year, p.month, p.count) for p in model.months] == [(2024, 5, 1), (2024, 1, 1), (2022, 7, 1)]
+    assert [(p.year, p.count) for p in model.years] == [(2024, 2), (2022, 1)]
+    assert len(model.undated) == 1
+
+
+def test_pagination():
+    pages = paginate("topic", "topics/x/", "x", [str(i) for i in range(5)], 2)
+    assert [p.url for p in pages] == ["topics/x/", "topics/x/page/2/", "topics/x/page/3/"]
+    assert pages[1].article_slugs == ("2", "3")
+    assert pages[0].pagination.prev_url is None and pages[0].pagination.next_url == "topics/x/page/2/"
+    assert Pagination(3, 3, "topics/x/").next_url is None
+    assert len(paginate("topic", "t/", "t", [], 20)) == 1
