@@ -96,4 +96,6 @@ def test_pagination():
     assert pages[1].article_slugs == ("2", "3")
     assert pages[0].pagination.prev_url is None and pages[0].pagination.next_url == "topics/x/page/2/"
     assert Pagination(3, 3, "topics/x/").next_url is None
+    assert [e["number"] for e in Pagination(5, 10, "t/").pages] == [1, None, 4, 5, 6, None, 10]
+    assert [e["number"] for e in Pagination(2, 3, "t/").pages] == [1, 2, 3]
     assert len(paginate("topic", "t/", "t", [], 20)) == 1

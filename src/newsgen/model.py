@@ -100,8 +100,17 @@ class Pagination:
 
     @property
     def pages(self) -> list[dict]:
-        return [{"number": n, "url": self.url_of(n), "current": n == self.current}
-                for n in range(1, self.total + 1)]
+        """The first, the last and the pages beside the current one; a gap entry between runs.
+
+        A list of hundreds of pages stays short on every page (and cheap to render).
+        """
+        shown = sorted({1, self.total, *range(max(1, self.current - 1), min(self.total, self.current + 1) + 1)})
+        entries: list[dict] = []
+        for n in shown:
+            if entries and n - (entries[-1]["number"] or 0) > 1:
+                entries.append({"number": None, "url": None, "current": False, "gap": True})
+            entries.append({"number": n, "url": self.url_of(n), "current": n == self.current, "gap": False})
+        return entries
 
 
 @dataclass(frozen=True)
