@@ -12,7 +12,7 @@ from .errors import Diagnostics, Problem
 from .feeds import robots, site_feeds, sitemap, sitemap_urls
 from .loaders import load_articles, load_pages
 from .model import SiteModel
-from .output import write_files
+from .output import StagedOutput
 from .render import THEME, RenderedFile, SiteRenderer
 from .site import build_site_model
 
@@ -46,6 +46,10 @@ def render_site(model: SiteModel, config: SiteConfig) -> Iterator[RenderedFile]:
     yield robots(config)
 
 
+def finish_output(folder: Path, model: SiteModel, config: SiteConfig) -> None:
+    """Work on the complete output before it replaces the previous one."""
+
+
 def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = None,
           progress: Callable[[int, int], None] | None = None) -> BuildReport:
     """Build the site into its output folder; the previous output survives any failure."""
@@ -60,10 +64,18 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
                 progress(min(done, total), total)
             yield rendered
 
-    assets = [(THEME / "static", "assets")]
-    if config.static_dir is not None:
-        assets.append((config.static_dir, "assets"))
-    staged = write_files(output or config.output_dir, counted(render_site(model, config)), assets)
+    staged = StagedOutput(output or config.output_dir)
+    try:
+        staged.copy_tree(THEME / "static", "assets")
+        if config.static_dir is not None:
+            staged.copy_tree(config.static_dir, "assets")
+        for rendered in counted(render_site(model, config)):
+            staged.write(rendered.path, rendered.data)
+        finish_output(staged.stage, model, config)
+        staged.commit()
+    except BaseException:
+        staged.discard()
+        raise
     if progress is not None:
         progress(total, total)
     pages = len(model.articles) + len(model.list_pages) + len(model.pages) + 4
@@ -72,3 +84,19 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
         files=staged.count, bytes=staged.bytes, seconds=time.perf_counter() - started,
         warnings=diagnostics.warnings,
     )
+
+
+class SiteBuilder:
+    """Builds one site again and again (for `serve`), reusing what it can between builds.
+
+    `build()` raises `BuildFailed`/`NewsgenError` and leaves the output as it was
+    when the content, configuration or templates are wrong.
+    """
+
+    def __init__(self, config: SiteConfig, *, drafts: bool = False, output: Path | None = None):
+        self.config = config
+        self.drafts = drafts
+        self.output = output or config.output_dir
+
+    def build(self) -> BuildReport:
+        return build(self.config, drafts=self.drafts, output=self.output)

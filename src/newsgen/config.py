@@ -50,6 +50,7 @@ class SiteConfig:
     summary_words: int = 40
     words_per_minute: int = 180
     feed_items: int = 20
+    search: bool = True
     fallback_topic: str = "general"
     max_topics: int = 3
     topics: tuple[TopicConfig, ...] = field(default_factory=tuple)
@@ -103,6 +104,9 @@ _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     "filing": {
         "fallback": (str, "general"),
         "max_topics": (int, 3),
+    },
+    "search": {
+        "enabled": (bool, True),
     },
 }
 _TOPIC_KEYS = {"key": str, "name": str, "keywords": list}
@@ -230,7 +234,7 @@ def parse_config(data: dict, *, root: Path, diagnostics: Diagnostics | None = No
                 continue
             values[section][key] = value
 
-    site, content, build, filing = (values[s] for s in ("site", "content", "build", "filing"))
+    site, content, build, filing, search = (values[s] for s in ("site", "content", "build", "filing", "search"))
 
     def check_choice(section: str, key: str, choices) -> None:
         value = values[section][key]
@@ -295,6 +299,7 @@ def parse_config(data: dict, *, root: Path, diagnostics: Diagnostics | None = No
         summary_words=build["summary_words"],
         words_per_minute=build["words_per_minute"],
         feed_items=build["feed_items"],
+        search=search["enabled"],
         fallback_topic=filing["fallback"],
         max_topics=filing["max_topics"],
         topics=topics or (),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Iterable
 
 from .errors import NewsgenError
 
@@ -95,17 +94,3 @@ class StagedOutput:
 
     def discard(self) -> None:
         shutil.rmtree(self.stage, ignore_errors=True)
-
-
-def write_files(target: Path, files: Iterable, assets: list[tuple[Path, str]]) -> StagedOutput:
-    staged = StagedOutput(target)
-    try:
-        for source, relative in assets:
-            staged.copy_tree(source, relative)
-        for rendered in files:
-            staged.write(rendered.path, rendered.data)
-        staged.commit()
-    except BaseException:
-        staged.discard()
-        raise
-    return staged

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from math import ceil
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import jinja2
 from markupsafe import Markup
@@ -62,6 +62,21 @@ class ArticleView:
 class RenderedFile:
     path: str  # relative to the output folder, forward slashes
     data: bytes
+
+
+@dataclass(frozen=True)
+class PageJob:
+    """One page to render, with what it shows besides the site-wide context.
+
+    `slugs` are the articles the page shows; `extra` is any other value it
+    depends on. A build that knows these did not change can skip the page.
+    """
+
+    url: str
+    kind: str
+    slugs: tuple[str, ...]
+    extra: tuple
+    render: Callable[[], "RenderedFile"] = field(compare=False, repr=False)
 
 
 def output_path(url: str) -> str:
@@ -181,16 +196,33 @@ class SiteRenderer:
     # -- pages -----------------------------------------------------------------
 
     def render_all(self) -> Iterator[RenderedFile]:
-        yield self.render_home()
+        for job in self.jobs():
+            yield job.render()
+
+    def jobs(self) -> Iterator[PageJob]:
+        """Every page of the site, in a fixed order, not yet rendered."""
+        model = self.model
+        yield PageJob("", "home", self._home_slugs(), (), self.render_home)
         for slug in self.views:
-            yield self.render_article(slug)
-        for list_page in self.model.list_pages:
-            yield self.render_list(list_page)
-        yield self.render_topics()
-        yield self.render_archive()
-        for standing in self.model.pages:
-            yield self.render_standing(standing)
-        yield self.render_not_found()
+            more = tuple(v.slug for v in self.more_like(slug))
+            yield PageJob(self.views[slug].url, "article", (slug,) + more, (),
+                          lambda slug=slug: self.render_article(slug))
+        for list_page in model.list_pages:
+            yield PageJob(list_page.url, list_page.kind, list_page.article_slugs,
+                          (list_page.pagination.current, list_page.pagination.total),
+                          lambda list_page=list_page: self.render_list(list_page))
+        yield PageJob("topics/", "topics", (), (), self.render_topics)
+        archive = tuple((p.year, p.month, p.count) for p in model.years + model.months) + (len(model.undated),)
+        yield PageJob("archive/", "archive", (), archive, self.render_archive)
+        for standing in model.pages:
+            yield PageJob(standing.url, "page", (), (standing,), lambda standing=standing: self.render_standing(standing))
+        yield PageJob("404.html", "404", (), (), self.render_not_found)
+
+    def _home_slugs(self) -> tuple[str, ...]:
+        latest = [a.slug for a in self.model.articles[: self.config.home_items]]
+        breaking = [a.slug for a in self.model.articles if a.breaking and a.date][:5]
+        sections = [s for t in self.model.topics for s in t.article_slugs[:4]]
+        return tuple(latest + breaking + sections)
 
     def render_home(self) -> RenderedFile:
         latest = [self.views[a.slug] for a in self.model.articles[: self.config.home_items]]
