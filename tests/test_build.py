@@ -247,3 +247,22 @@ def test_version_and_help():
                                capture_output=True, text=True).stdout
     for option in ("--config", "--output", "--drafts", "--quiet", "--verbose"):
         assert option in help_text
+
+
+def test_a_site_template_overrides_the_theme(built_sample):
+    assert "أرشيف تجريبي: أخباره عينات متخيلة" in (built_sample / "index.html").read_text("utf-8")
+
+
+def test_template_errors_are_reported_with_file_and_line(tmp_path):
+    site = write_site(tmp_path, {"a.md": "---\ntitle: خبر\n---\nنص\n"})
+    (site / "templates").mkdir()
+    (site / "templates" / "article.html").write_text('{% extends "base.html" %}\n{% block content %}\n{{ article.nope }}\n{% endblock %}\n')
+    result = subprocess.run([sys.executable, "-m", "newsgen.cli", "build", "--config", str(site / "site.toml")],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "\ntemplates/article.html:3: template error" in "\n" + result.stderr
+    (site / "templates" / "article.html").write_text('{% extends "base.html" %}\n{% block content %\n')
+    result = subprocess.run([sys.executable, "-m", "newsgen.cli", "build", "--config", str(site / "site.toml")],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "\ntemplates/article.html:2: template syntax error" in "\n" + result.stderr

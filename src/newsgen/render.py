@@ -124,8 +124,8 @@ class Renderer:
         try:
             html = self.env.get_template(template).render(context, url=link)
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(f"template syntax error: {exc.message}", _template_path(exc.filename, self.env),
-                                exc.lineno) from None
+            raise TemplateError(f"template syntax error: {exc.message}",
+                                _shown(_template_path(exc.filename, self.env), self.config.root), exc.lineno) from None
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(f"template {exc.name!r} not found; add it to the templates folder or fix the include",
                                 template) from None
@@ -133,12 +133,22 @@ class Renderer:
             path, line = _template_frame(sys.exc_info()[2])
             message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
             raise TemplateError(f"template error while rendering {url or 'the home page'}: {message}",
-                                path or template, line) from None
+                                _shown(path, self.config.root) or template, line) from None
         return html.encode("utf-8")
 
 
 def _template_path(filename: str | None, env: jinja2.Environment) -> str:
     return filename or "templates"
+
+
+def _shown(path: str | None, root: Path) -> str | None:
+    """A template's path as the user knows it: relative to the site when it is the site's."""
+    if path is None:
+        return None
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return path
 
 
 def _template_frame(tb) -> tuple[str | None, int | None]:
