@@ -76,6 +76,17 @@ def test_slug_collisions_are_resolved_by_date_and_warned(tmp_path):
     assert str(diagnostics.warnings[0]).startswith("items/a.md: warning: slug «عنوان-مكرر» is also used by items/z.md")
 
 
+def test_a_generated_slug_never_takes_another_items_own_slug(tmp_path):
+    site = write_site(tmp_path, {
+        "a.md": item("عنوان", date="2024-01-01"),
+        "b.md": item("عنوان", date="2024-02-01"),
+        "c.md": "---\ntitle: آخر\nslug: عنوان-2\ndate: 2024-03-01\n---\nنص\n",
+    })
+    model, _ = model_of(site)
+    assert {a.path: a.slug for a in model.articles} == {
+        "items/a.md": "عنوان", "items/b.md": "عنوان-3", "items/c.md": "عنوان-2"}
+
+
 def test_order_archives_and_undated(tmp_path):
     site = write_site(tmp_path, {
         "a.md": item("أ", date="2023-12-31T23:30:00+00:00"),  # already 2024 in Riyadh

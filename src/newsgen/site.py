@@ -58,12 +58,13 @@ def assign_unique_slugs(articles: list[Article], diagnostics: Diagnostics) -> li
     the same way.
     """
     taken: dict[str, Article] = {}
+    wanted = {a.slug for a in articles}  # a generated «x-2» must not take another item's own slug
     result = []
     for article in sorted(articles, key=lambda a: (a.date is None, a.date.timestamp() if a.date else 0, a.path)):
         slug = article.slug
         if slug in taken:
             number = 2
-            while f"{slug}-{number}" in taken:
+            while f"{slug}-{number}" in taken or f"{slug}-{number}" in wanted:
                 number += 1
             new_slug = f"{slug}-{number}"
             diagnostics.warning(f"slug «{slug}» is also used by {taken[slug].path}; this item is published as "
