@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ..cache import RecordEntry, digest
 from ..config import SiteConfig
 from ..errors import ContentError, Diagnostics
 from ..model import Article, StandingPage
@@ -42,11 +43,12 @@ def display_path(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def load_article(path: Path, config: SiteConfig, diagnostics: Diagnostics) -> Article | None:
+def load_article(path: Path, config: SiteConfig, diagnostics: Diagnostics,
+                 data: bytes | None = None) -> Article | None:
     """One item file to a record, or None with the reason in `diagnostics`."""
     shown = display_path(path, config.root)
     try:
-        text = decode(path.read_bytes(), shown)
+        text = decode(path.read_bytes() if data is None else data, shown)
         return LOADERS[path.suffix.lower()](text, shown, config, diagnostics)
     except ContentError as exc:
         diagnostics.add(exc)
@@ -55,18 +57,75 @@ def load_article(path: Path, config: SiteConfig, diagnostics: Diagnostics) -> Ar
     return None
 
 
-def load_articles(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool = False) -> list[Article]:
-    """All published items (drafts too when asked), in file order."""
-    missing = [d for d in config.item_dirs if not d.is_dir()]
-    for folder in missing:
-        diagnostics.error("the items folder does not exist; create it or fix `content.items` in site.toml",
-                          display_path(folder, config.root))
-    articles = []
+def load_articles(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool = False,
+                  records: dict[str, RecordEntry] | None = None) -> list[Article]:
+    """All published items (drafts too when asked), in file order.
+
+    With `records` (the build cache), files whose size, time and then bytes are
+    unchanged are not parsed again; `records` is updated in place to hold
+    exactly the files found now.
+    """
+    for folder in config.item_dirs:
+        if not folder.is_dir():
+            diagnostics.error("the items folder does not exist; create it or fix `content.items` in site.toml",
+                              display_path(folder, config.root))
+    previous = records if records is not None else {}
+    current: dict[str, RecordEntry] = {}
+    to_parse: list[tuple[Path, os.stat_result, bytes, str]] = []
     for path in find_item_files(config.item_dirs):
-        article = load_article(path, config, diagnostics)
-        if article is not None and (drafts or not article.draft):
-            articles.append(article)
+        key = str(path)
+        try:
+            stat = path.stat()
+            entry = previous.get(key)
+            if entry is not None and entry.size == stat.st_size and entry.mtime_ns == stat.st_mtime_ns:
+                current[key] = entry
+                continue
+            data = path.read_bytes()
+        except OSError as exc:
+            diagnostics.error(f"cannot read the file: {exc.strerror}", display_path(path, config.root))
+            continue
+        content = digest(data)
+        if entry is not None and entry.content == content:
+            current[key] = RecordEntry(stat.st_size, stat.st_mtime_ns, content, entry.article, entry.problems)
+        else:
+            to_parse.append((path, stat, data, content))
+    for (path, stat, _, content), (article, problems) in zip(to_parse, parse_many(to_parse, config)):
+        current[str(path)] = RecordEntry(stat.st_size, stat.st_mtime_ns, content, article, problems)
+
+    articles = []
+    for entry in current.values():
+        diagnostics.problems.extend(entry.problems)
+        if entry.article is not None and (drafts or not entry.article.draft):
+            articles.append(entry.article)
+    if records is not None:
+        records.clear()
+        records.update(current)
     return articles
+
+
+PARALLEL_FROM = 300  # below this, starting worker processes costs more than it saves
+
+
+def parse_many(files: list[tuple[Path, os.stat_result, bytes, str]], config: SiteConfig):
+    """(article, problems) for each file, across the cores when there are many."""
+    workers = min(os.cpu_count() or 1, 8)
+    jobs = [(path, data) for path, _, data, _ in files]
+    if len(jobs) < PARALLEL_FROM or workers < 2:
+        return [_parse_one(job, config) for job in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(partial(_parse_one, config=config), jobs, chunksize=64))
+
+
+def _parse_one(job: tuple[Path, bytes], config: SiteConfig):
+    path, data = job
+    diagnostics = Diagnostics()
+    article = load_article(path, config, diagnostics, data)
+    return article, diagnostics.problems
 
 
 def load_pages(config: SiteConfig, diagnostics: Diagnostics) -> list[StandingPage]:

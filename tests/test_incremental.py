@@ -1,0 +1,154 @@
+"""Incremental builds must give, byte for byte, what a cold build gives."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import write_site
+from newsgen.build import SiteBuilder, build
+from newsgen.cache import BuildCache
+from newsgen.config import load_config
+
+CONFIG = """\
+[site]
+title = "موقع"
+base_url = "https://example.org/"
+timezone = "Asia/Amman"
+digits = "{digits}"
+
+[content]
+items = ["items"]
+
+[build]
+output = "public"
+per_page = 2
+
+[search]
+enabled = false
+
+[[topic]]
+key = "economy"
+name = "اقتصاد"
+keywords = ["اقتصاد", "البنك المركزي"]
+
+[[topic]]
+key = "sport"
+name = "رياضة"
+keywords = ["مباراة", "منتخب"]
+"""
+
+WORDS = ["البنك المركزي", "مباراة", "منتخب", "اقتصاد", "مدينة", "نهر", "سوق"]
+TITLES = ["خبر أول", "خبر ثان", "خبر ثالث", "خبر مكرر"]
+
+edits = st.lists(st.one_of(
+    st.tuples(st.just("add"), st.integers(0, 30), st.sampled_from(TITLES), st.sampled_from(WORDS)),
+    st.tuples(st.just("delete"), st.integers(0, 30)),
+    st.tuples(st.just("rename"), st.integers(0, 30)),
+    st.tuples(st.just("body"), st.integers(0, 30), st.sampled_from(WORDS)),
+    st.tuples(st.just("topics"), st.integers(0, 30), st.sampled_from(["[اقتصاد]", "[sport]", "[بيئة]", None])),
+    st.tuples(st.just("date"), st.integers(0, 30), st.sampled_from(["2024-01-05", "2023-07-30T10:00:00+03:00", None])),
+    st.tuples(st.just("template"), st.sampled_from(["", "<p>تذييل</p>"])),
+    st.tuples(st.just("config"), st.sampled_from(["western", "arabic-indic"])),
+), min_size=1, max_size=6)
+
+
+def item_text(title: str, body: str, topics: str | None = None, date: str | None = None) -> str:
+    lines = ["---", f"title: {title}"]
+    if topics:
+        lines.append(f"topics: {topics}")
+    if date:
+        lines.append(f"date: {date}")
+    return "\n".join(lines + ["---", f"{body} في المدينة.", ""])
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def apply(site: Path, edit: tuple) -> None:
+    items = sorted((site / "items").glob("*.md"))
+    kind = edit[0]
+
+    def pick(index: int) -> Path | None:
+        return items[index % len(items)] if items else None
+
+    if kind == "add":
+        (site / "items" / f"n{edit[1]}-{len(items)}.md").write_text(item_text(edit[2], edit[3]), "utf-8")
+    elif kind == "delete" and (path := pick(edit[1])):
+        path.unlink()
+    elif kind == "rename" and (path := pick(edit[1])):
+        path.rename(path.with_name("r" + path.name))
+    elif kind in ("body", "topics", "date") and (path := pick(edit[1])):
+        text = path.read_text("utf-8")
+        title = text.split("title: ", 1)[1].split("\n", 1)[0]
+        body = text.rsplit("---\n", 1)[1].split(" في المدينة.")[0]
+        topics = next((l[8:] for l in text.splitlines() if l.startswith("topics: ")), None)
+        date = next((l[6:] for l in text.splitlines() if l.startswith("date: ")), None)
+        if kind == "body":
+            body = body + " " + edit[2]
+        elif kind == "topics":
+            topics = edit[2]
+        else:
+            date = edit[2]
+        path.write_text(item_text(title, body, topics, date), "utf-8")
+        # A same-size rewrite within one clock tick must still be seen.
+        stat = path.stat()
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    elif kind == "template":
+        folder = site / "templates" / "partials"
+        folder.mkdir(parents=True, exist_ok=True)
+        if edit[1]:
+            (folder / "footer.html").write_text(edit[1], "utf-8")
+        elif (folder / "footer.html").exists():
+            (folder / "footer.html").unlink()
+    elif kind == "config":
+        (site / "site.toml").write_text(CONFIG.format(digits=edit[1]), "utf-8")
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits)
+def test_incremental_output_equals_cold_output(tmp_path_factory, sequence):
+    site = write_site(tmp_path_factory.mktemp("inc"), {
+        "a.md": item_text("خبر أول", "البنك المركزي يرفع الفائدة", date="2024-01-01"),
+        "b.md": item_text("خبر ثان", "مباراة المنتخب", "[sport]", "2024-02-01"),
+        "c.md": item_text("خبر مكرر", "سوق المدينة"),
+    }, config=CONFIG.format(digits="western"))
+    builder = SiteBuilder(load_config(site / "site.toml"))
+    builder.build()
+    for edit in sequence:
+        apply(site, edit)
+        config = load_config(site / "site.toml")
+        if config != builder.config:
+            builder = SiteBuilder(config)
+        builder.build()
+        cold = site / "cold"
+        shutil.rmtree(cold, ignore_errors=True)
+        build(config, output=cold, use_cache=False)
+        assert snapshot(site / "public") == snapshot(cold), edit
+
+
+def test_nothing_changed_renders_nothing(tmp_path):
+    site = write_site(tmp_path, {"a.md": item_text("خبر", "نص"), "b.md": item_text("خبر آخر", "نص")})
+    config = load_config(site / "site.toml")
+    first = build(config)
+    assert first.rendered > 0
+    again = build(config)
+    assert again.rendered == 0 and again.changed == []
+    (site / "items" / "a.md").write_text(item_text("خبر", "نص جديد"), "utf-8")
+    edited = build(config)
+    assert "articles/خبر/index.html" in edited.changed
+    assert 0 < edited.rendered < first.rendered
+
+
+def test_a_corrupt_cache_is_discarded(tmp_path):
+    site = write_site(tmp_path, {"a.md": item_text("خبر", "نص")})
+    config = load_config(site / "site.toml")
+    build(config)
+    BuildCache.location(config).write_bytes(b"not a pickle")
+    report = build(config)
+    assert report.rendered > 0 and (site / "public/articles/خبر/index.html").exists()
