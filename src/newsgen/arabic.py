@@ -127,3 +127,122 @@ def format_month(year: int, month: int, *, locale: str, digits: str) -> str:
 def join_list(items) -> str:
     """Join with the Arabic comma, as lists read in Arabic text."""
     return "، ".join(str(i) for i in items)
+
+
+def folding_tables() -> dict:
+    """`normalize`, `words` and `stems` as data, for code outside Python (the search page).
+
+    Applied in this order they give the same result as the functions: NFKC; drop
+    the characters in the `marks` ranges; map each character through `fold` (a
+    missing entry keeps the character, an empty one drops it); case-fold each
+    character with `casefold`, or by lower-casing where it has no entry. `words`
+    are runs of letters, digits and «_» (what Python's \\w matches). `stems`: the
+    word, then for each of `clitics` in order that the word starts with, leaving
+    at least `min_stem` letters, `restore[clitic]` + the rest (when the clitic has
+    an entry) and the rest itself. No character outside the Basic Multilingual
+    Plane is a mark here or case-folds differently from lower-casing.
+    """
+    return dict(_folding_tables())
+
+
+@lru_cache(maxsize=1)
+def _folding_tables() -> tuple:
+    plane = "".join(map(chr, range(0xD800))) + "".join(map(chr, range(0xE000, 0x10000)))
+    marks: list[list[int]] = []
+    for match in _MARKS.finditer(plane):
+        cp = ord(match.group())
+        if marks and marks[-1][1] == cp - 1:
+            marks[-1][1] = cp
+        else:
+            marks.append([cp, cp])
+    casefold = {ch: ch.casefold() for ch in plane if ch.casefold() != ch.lower()}
+    return (
+        ("marks", marks),
+        ("fold", {chr(k): v or "" for k, v in _FOLD.items()}),
+        ("casefold", casefold),
+        ("clitics", list(CLITIC_PREFIXES)),
+        ("restore", {p: "ال" for p in CLITIC_PREFIXES if p.endswith("لل")}),
+        ("min_stem", _MIN_STEM),
+    )
+
+
+# -- Words that carry a text's subject -------------------------------------------------------
+
+# Function words, pronouns, auxiliaries and the reporting verbs of news copy; each also with
+# «و» or «ف» in front. Written as readers spell them and folded with `normalize` below.
+_STOP_TEXT = """
+في من على إلى الى عن مع منذ عند حتى بين ضمن دون عبر نحو لدى حول خلال بعد قبل أثناء تحت فوق
+أمام وراء ضد إلا غير سوى مثل كل بعض أي أية جميع كافة عدة عدد نفس ذات إطار
+هذا هذه هذان هاتان هؤلاء ذلك تلك أولئك هنا هناك هنالك الذي التي اللذان اللتان الذين اللواتي اللاتي
+ما ماذا متى أين كيف لماذا هل لا لم لن ليس ليست لكن لكنه لكنها بل أو أم ثم إن أن إذ إذا لو لولا
+كي لكي حيث بينما عندما كلما مما فيما كما لأن بأن كأن إنه إنها أنه أنها إنهم أنهم بها به لها له لهم
+لهن منه منها منهم عنه عنها عليه عليها عليهم إليه إليها فيه فيها فيهم معه معها
+أنا نحن أنت أنتم هو هي هم هن إياه
+كان كانت كانوا يكون تكون يكونوا أصبح أصبحت أصبحوا صار ظل ظلت بات مازال ما زال لايزال لا يزال
+قد لقد سوف سيتم تم يتم ستكون سيكون
+قال قالت قالوا يقول تقول أضاف أضافت وأضاف أكد أكدت يؤكد أوضح أوضحت أشار أشارت يشير ذكر ذكرت
+أعلن أعلنت يذكر وفق وفقا طبقا بحسب حسب نقلا
+أيضا أيضاً فقط جدا جداً كذلك بعدما قبيل اليوم أمس غدا الآن حاليا
+عام العام خلال يوم الأحد الاثنين الثلاثاء الأربعاء الخميس الجمعة السبت
+أحد إحدى أول أكثر أقل إلى جانب بشأن بسبب نتيجة
+"""
+STOP_WORDS = frozenset(w for base in _WORD.findall(normalize(_STOP_TEXT)) for w in (base, "و" + base, "ف" + base))
+
+
+def content_words(text: str) -> list[str]:
+    """The normalized words of `text` that may tell its subject, in order.
+
+    Stop words, numbers and one-letter words are left out.
+    """
+    return [w for w in words(text) if len(w) > 1 and w not in STOP_WORDS and not w.isdigit()]
+
+
+# -- Hijri (Umm al-Qura) dates ---------------------------------------------------------------
+
+HIJRI_MONTHS = ("محرم", "صفر", "ربيع الأول", "ربيع الآخر", "جمادى الأولى", "جمادى الآخرة",
+                "رجب", "شعبان", "رمضان", "شوال", "ذو القعدة", "ذو الحجة")
+HIJRI_SUFFIX = "هـ"
+GREGORIAN_SUFFIX = "م"
+
+
+def hijri_date(value: date | datetime | None) -> tuple[int, int, int] | None:
+    """(year, month, day) in the Umm al-Qura calendar, or None for no date.
+
+    The day is the calendar day the Gregorian date shows (`value.date()`). None as
+    well outside what hijridate covers (1343-1500 AH, 1 August 1924 to 16 November 2077).
+    """
+    if value is None:
+        return None
+    day = value.date() if isinstance(value, datetime) else value
+    return _hijri_cached(day)
+
+
+@lru_cache(maxsize=4096)
+def _hijri_cached(day: date) -> tuple[int, int, int] | None:
+    from hijridate import Gregorian
+
+    try:
+        hijri = Gregorian(day.year, day.month, day.day).to_hijri()
+    except (OverflowError, ValueError):
+        return None
+    return hijri.year, hijri.month, hijri.day
+
+
+def format_hijri_date(value: date | datetime | None, *, digits: str) -> str:
+    """«3 رجب 1445 هـ» in the site's digits; "" for no date or one outside the supported range."""
+    found = hijri_date(value)
+    if found is None:
+        return ""
+    year, month, day = found
+    return to_digits(f"{day} {HIJRI_MONTHS[month - 1]} {year} {HIJRI_SUFFIX}", digits)
+
+
+_ARABIC_LETTER = re.compile("[\u0620-\u064a\u066e-\u06d3\u06d5\u06fa-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufefc]")
+
+
+def text_direction(text: str) -> str:
+    """"rtl" for text with any Arabic letter, else "auto" (the browser takes the first strong letter).
+
+    An Arabic headline that opens with a Latin name («Files Go تطبيق...») stays right-to-left.
+    """
+    return "rtl" if _ARABIC_LETTER.search(text or "") else "auto"

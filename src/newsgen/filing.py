@@ -1,4 +1,5 @@
-"""Filing items under topics: by their own `topics`, else by keyword rules.
+"""Filing items under topics: by their own `topics`, else as the tagged items teach
+(newsgen.classify, when it is confident), else by keyword rules.
 
 Keywords match normalized words with the usual prefix clitics allowed, so the
 keyword «الدفاع» finds «والدفاع», «للدفاع» and «دفاع».
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 from .arabic import keyword_stem, normalize, stems, words
 from .config import SiteConfig, TopicConfig
+from .model import Article
 
 TITLE_WEIGHT = 2
 MIN_SCORE = 2
@@ -77,3 +80,21 @@ def resolve_topic_name(name: str, topics: tuple[TopicConfig, ...]) -> TopicConfi
         if name == topic.key or folded == normalize(topic.name):
             return topic
     return None
+
+
+def learned_filing(articles: Sequence[Article], config: SiteConfig) -> Callable[[Article], tuple[str, ...]] | None:
+    """Files an untagged item by what the tagged ones teach: its topics, or () to abstain.
+
+    None when `[filing] learn` is off, when every item has topics, or when fewer than
+    two topics have `[filing] min_tagged` tagged items. The model is trained on the
+    items' resolved topic keys and cached under the site's `.newsgen-cache/`.
+    """
+    if not config.learn_topics or all(a.topic_keys for a in articles):
+        return None
+    from .classify import CACHE_FOLDER, Example, LearnSettings, load_or_train
+
+    examples = [Example(a.title, a.text, a.topic_keys) for a in articles if a.topic_keys]
+    model = load_or_train(examples, LearnSettings(min_items=config.learn_min_items), config.root / CACHE_FOLDER)
+    if model is None:
+        return None
+    return lambda article: model.file(article.title, article.text, config.learn_confidence, config.max_topics)

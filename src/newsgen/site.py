@@ -9,13 +9,17 @@ from math import ceil
 from .arabic import normalize
 from .config import SiteConfig
 from .errors import Diagnostics
-from .filing import KeywordRules, resolve_topic_name
+from .filing import KeywordRules, learned_filing, resolve_topic_name
 from .model import ArchivePeriod, Article, ListPage, Pagination, SiteModel, StandingPage, Topic
 from .slugs import make_slug
 
 # First path segments that newsgen writes itself; a standing page may not take them.
-RESERVED_SEGMENTS = {"articles", "topics", "archive", "assets", "page", "search", "feeds",
-                     "404.html", "index.html", "feed.xml", "sitemap.xml", "robots.txt"}
+RESERVED_SEGMENTS = {"articles", "topics", "archive", "assets", "page", "search", "pagefind", "feeds",
+                     "404.html", "index.html", "feed.xml", "rss.xml", "feed.json", "robots.txt"}
+
+
+def is_reserved(slug: str) -> bool:
+    return slug in RESERVED_SEGMENTS or slug.startswith(("sitemap", "__newsgen"))
 
 
 def build_site_model(articles: list[Article], pages: list[StandingPage], config: SiteConfig,
@@ -105,11 +109,13 @@ def file_articles(articles: list[Article], config: SiteConfig,
                                         article.path)
             if key not in keys:
                 keys.append(key)
-        inferred = False
-        if not keys:
-            keys = list(rules.file(article.title, article.text)) or [config.fallback_topic]
-            inferred = True
-        filed.append(replace(article, topic_keys=tuple(keys), topics_inferred=inferred))
+        filed.append(replace(article, topic_keys=tuple(keys), topics_inferred=not keys))
+    # Items without topics: the learned filing when it is confident, else keyword rules, else the fallback.
+    learned = learned_filing(filed, config)
+    for i, article in enumerate(filed):
+        if article.topics_inferred:
+            keys = (learned(article) if learned else ()) or rules.file(article.title, article.text)
+            filed[i] = replace(article, topic_keys=tuple(keys) or (config.fallback_topic,))
     return filed, undeclared
 
 
@@ -144,7 +150,7 @@ def _archives(articles: list[Article], config: SiteConfig):
 def _check_pages(pages: list[StandingPage], diagnostics: Diagnostics) -> list[StandingPage]:
     kept, seen = [], set()
     for page in pages:
-        if page.slug in RESERVED_SEGMENTS:
+        if is_reserved(page.slug):
             diagnostics.error(f"the page slug «{page.slug}» is used by newsgen itself; choose another `slug:`",
                               page.path, 1)
         elif page.slug in seen:

@@ -1,0 +1,124 @@
+"""Related items: by shared topics and text, through an inverted index; deterministic and bounded."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from bs4 import BeautifulSoup
+
+from conftest import write_site
+from newsgen.cli import main
+from newsgen.errors import Diagnostics
+from newsgen.model import Article
+from newsgen.related import MAX_RELATED, inverted_index, related_items, term, terms_of, top_vectors
+from newsgen.config import parse_config
+from newsgen.site import build_site_model
+
+STORIES = {
+    # key: (topic, words of the story)
+    "dam": ("economy", "سد النهضة مياه النيل مفاوضات إثيوبيا السودان التوربينات الخزان"),
+    "cup": ("sport", "كأس العالم قطر المنتخب المونديال الملاعب التذاكر المشجعين"),
+    "chips": ("technology", "أشباه الموصلات الرقائق المصانع تايوان المعالجات الإنتاج"),
+    "wheat": ("economy", "القمح الحبوب المحصول الصوامع الاستيراد الخبز الطحين"),
+}
+FILLER = "وقال المسؤول إن العمل مستمر وأضاف أن النتائج ستظهر قريبا في هذا الإطار".split()
+
+
+def story(key: str, n: int, rng: random.Random) -> tuple[str, str]:
+    words = STORIES[key][1].split()
+    title = " ".join(rng.sample(words, 4)) + f" {n}"
+    body = " ".join(rng.choice(words) if rng.random() < 0.5 else rng.choice(FILLER) for _ in range(50))
+    return title, body
+
+
+CONFIG = parse_config({"site": {"title": "x"}, "filing": {"learn": False}, "topic": [
+    {"key": "economy", "name": "اقتصاد"}, {"key": "sport", "name": "رياضة"},
+    {"key": "technology", "name": "تكنولوجيا"}]}, root=Path("."))
+
+
+def fixture_model(per_story: int = 8):
+    rng = random.Random(3)
+    articles = []
+    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    for key, (topic, _) in STORIES.items():
+        for n in range(per_story):
+            title, body = story(key, n, rng)
+            articles.append(Article(path=f"items/{key}-{n}.md", title=title, slug=f"{key}-{n}", body_html="",
+                                    text=f"{title}\n{body}", topics=(topic,),
+                                    date=start + timedelta(hours=len(articles))))
+    return build_site_model(articles, [], CONFIG, Diagnostics())
+
+
+def test_related_items_are_about_the_same_thing():
+    model = fixture_model()
+    related = related_items(model)
+    for article in model.articles:
+        picks = related[article.slug]
+        assert len(picks) == MAX_RELATED
+        assert article.slug not in picks
+        assert len(set(picks)) == len(picks)
+        story_key = article.slug.split("-")[0]
+        # Same story first: «dam» and «wheat» share a topic but not a subject.
+        assert all(p.split("-")[0] == story_key for p in picks), (article.slug, picks)
+
+
+def test_related_items_are_deterministic():
+    assert related_items(fixture_model()) == related_items(fixture_model())
+
+
+def test_at_most_five_and_topped_up_by_topic():
+    model = fixture_model(per_story=3)  # two others per story: the rest comes from the topic by time
+    related = related_items(model)
+    for article in model.articles:
+        picks = related[article.slug]
+        assert article.slug not in picks and len(picks) <= MAX_RELATED
+        same_story = [p for p in picks if p.split("-")[0] == article.slug.split("-")[0]]
+        assert len(same_story) == 2 and picks[:2] == tuple(same_story)
+    assert related_items(model, limit=1)[model.articles[0].slug][:1] == related[model.articles[0].slug][:1]
+
+
+def test_an_item_about_nothing_else_has_no_related_items():
+    model = fixture_model(per_story=3)
+    lone = Article(path="items/lone.md", title="زلزال بركان", slug="lone", body_html="",
+                   text="زلزال بركان\nحمم رماد هزات ارتدادية فوهة صهارة", topics=("علوم",))
+    model = build_site_model(list(model.articles) + [lone], [], CONFIG, Diagnostics())
+    related = related_items(model)
+    assert related["lone"] == ()
+    assert all("lone" not in picks for picks in related.values())
+
+
+def test_terms_drop_stop_words_and_articles():
+    assert term("والحكومه") == "حكومه" and term("الى") == "الى" and term("بالدولار") == "دولار"
+    counts = terms_of("الحكومة تقر الميزانية", "الحكومة تقر الميزانية\nقال الوزير إن الميزانية في الحكومة جاهزة")
+    assert "في" not in counts and "قال" not in counts
+    assert counts["حكومه"] == 3 and counts["ميزانيه"] == 3
+
+
+def test_posting_lists_are_capped():
+    vectors = top_vectors([Counter({"a": 1, "b": 1, f"c{i}": 1}) for i in range(100)] + [Counter({"zz": 1})])
+    assert vectors[-1] == {}  # a term in one item only cannot relate it to anything
+    postings = inverted_index(vectors, cap=10)
+    assert all(len(entries) <= 10 for entries in postings.values())
+
+
+def test_article_pages_list_related_items(tmp_path):
+    rng = random.Random(5)
+    items = {}
+    for key in ("dam", "cup"):
+        for n in range(4):
+            title, body = story(key, n, rng)
+            items[f"{key}-{n}.md"] = f"---\ntitle: {title}\ndate: 2024-01-0{n + 1}\ntopics: [{STORIES[key][0]}]\n---\n{body}\n"
+    site = write_site(tmp_path, items)
+    assert main(["build", "--config", str(site / "site.toml"), "--quiet"]) == 0
+    for path in (site / "public" / "articles").glob("*/index.html"):
+        page = BeautifulSoup(path.read_text("utf-8"), "html.parser")
+        title = page.find("h1").get_text(strip=True)
+        section = page.select_one("section.related")
+        assert section.find("h2").get_text(strip=True) == "أخبار ذات صلة"
+        titles = [a.get_text(strip=True) for a in section.select("li a")]
+        assert title not in titles and 0 < len(titles) <= MAX_RELATED
+        words = set(STORIES["dam" if set(title.split()) & set(STORIES["dam"][1].split()) else "cup"][1].split())
+        assert all(set(t.split()) & words for t in titles[:3])
