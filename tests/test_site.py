@@ -110,3 +110,11 @@ def test_pagination():
     assert [e["number"] for e in Pagination(5, 10, "t/").pages] == [1, None, 4, 5, 6, None, 10]
     assert [e["number"] for e in Pagination(2, 3, "t/").pages] == [1, 2, 3]
     assert len(paginate("topic", "t/", "t", [], 20)) == 1
+
+
+def test_dates_are_shown_on_the_site_calendar_day(tmp_path):
+    from newsgen.build import build
+    site = write_site(tmp_path, {"a.md": item("خبر", date="2023-12-31T23:30:00+00:00")})
+    build(load_config(site / "site.toml"))
+    page = (site / "public/articles/خبر/index.html").read_text("utf-8")
+    assert "1 يناير 2024" in page and (site / "public/archive/2024/01/index.html").exists()

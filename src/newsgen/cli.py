@@ -42,6 +42,11 @@ def _add_site_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", "-v", action="store_true", help="print more detail")
 
 
+# Modules with `add_parser(subparsers, add_site_options)` that set `handler(args, console)`.
+COMMAND_MODULES: tuple[str, ...] = ("newsgen.serve", "newsgen.scaffold", "newsgen.importers", "newsgen.check",
+                                   "newsgen.topics_cli")
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsgen",
@@ -55,17 +60,26 @@ def make_parser() -> argparse.ArgumentParser:
                                 description="Build the site into its output folder.")
     _add_site_options(build)
     build.add_argument("--output", "-o", metavar="DIR", help="output folder (default: [build].output in site.toml)")
+    build.add_argument("--build-time", metavar="TIME",
+                       help="the time the Google News sitemap's 48-hour window ends: ISO 8601 or @SECONDS "
+                            "(default: SOURCE_DATE_EPOCH if set, else now)")
     build.set_defaults(handler=run_build)
+
+    # Other commands live in their own modules; each adds its parser here.
+    for module_name in COMMAND_MODULES:
+        module = __import__(module_name, fromlist=["add_parser"])
+        module.add_parser(commands, _add_site_options)
     return parser
 
 
-def report_failure(console: Console, exc: NewsgenError) -> int:
+def report_failure(console: Console, exc: NewsgenError, command: str | None = None) -> int:
     if isinstance(exc, BuildFailed):
         for problem in exc.problems:
             console.error(str(problem))
         count = exc.error_count
-        console.error(f"error: build failed with {count} error{'s' if count != 1 else ''}; "
-                      "the previous output is unchanged")
+        errors = f"{count} error{'s' if count != 1 else ''}"
+        console.error(f"error: build failed with {errors}; the previous output is unchanged"
+                      if command in ("build", None) else f"error: {command} stopped with {errors}")
     else:
         console.error(str(exc) if exc.path else f"error: {exc}")
     return 1
@@ -75,6 +89,10 @@ def run_build(args: argparse.Namespace, console: Console) -> int:
     from .build import build
 
     config = load_config(args.config, output=args.output)
+    build_time = None
+    if getattr(args, "build_time", None):
+        from .feeds import parse_build_time
+        build_time = parse_build_time(args.build_time, config.tz)
     progress = None
     progress_bar = None
     if not args.quiet and sys.stdout.isatty():
@@ -87,12 +105,14 @@ def run_build(args: argparse.Namespace, console: Console) -> int:
         def progress(done: int, total: int) -> None:
             progress_bar.update(task, completed=done, total=total)
     try:
-        report = build(config, drafts=args.drafts, progress=progress)
+        report = build(config, drafts=args.drafts, progress=progress, build_time=build_time)
     finally:
         if progress_bar is not None:
             progress_bar.stop()
     for warning in report.warnings:
         console.warning(warning)
+    for line in report.details:
+        console.debug(line)
     undated = f", {report.undated} undated" if report.undated else ""
     console.info(
         f"built {report.items} items{undated}, {report.pages} pages, {report.topics} topics, "
@@ -119,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args, console)
     except NewsgenError as exc:
-        return report_failure(console, exc)
+        return report_failure(console, exc, args.command)
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130

@@ -19,6 +19,7 @@ from .errors import BuildFailed, Diagnostics
 MONTH_STYLES = {"levantine": "ar_SY", "egyptian": "ar_EG", "maghrebi": "ar_TN"}
 DIGIT_STYLES = ("western", "arabic-indic")
 SLUG_STYLES = ("arabic", "latin", "id")
+FEED_CONTENT = ("full", "summary")
 TOPIC_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -53,8 +54,16 @@ class SiteConfig:
     search: bool = True
     fallback_topic: str = "general"
     max_topics: int = 3
+    learn_topics: bool = True  # file untagged items by what the tagged ones teach
+    learn_confidence: float = 0.6
+    learn_min_items: int = 20  # tagged items a topic needs before it is learned
+    hijri: bool = False  # show the Umm al-Qura date beside the Gregorian one
     topics: tuple[TopicConfig, ...] = field(default_factory=tuple)
     path: Path | None = None
+    logo: str = ""  # site-relative asset path or absolute URL; "" for the theme's logo
+    feed_content: str = "full"  # "full" or "summary"
+    feed_rss: bool = True
+    feed_json: bool = True
 
     @property
     def tz(self) -> ZoneInfo:
@@ -85,6 +94,8 @@ _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
         "timezone": (str, "UTC"),
         "months": (str, "egyptian"),
         "digits": (str, "western"),
+        "hijri": (bool, False),
+        "logo": (str, ""),
     },
     "content": {
         "items": ((list, str), ["seeds/content"]),
@@ -104,9 +115,17 @@ _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     "filing": {
         "fallback": (str, "general"),
         "max_topics": (int, 3),
+        "learn": (bool, True),
+        "confidence": ((float, int), 0.6),
+        "min_tagged": (int, 20),
     },
     "search": {
         "enabled": (bool, True),
+    },
+    "feeds": {
+        "content": (str, "full"),
+        "rss": (bool, True),
+        "json": (bool, True),
     },
 }
 _TOPIC_KEYS = {"key": str, "name": str, "keywords": list}
@@ -246,6 +265,7 @@ def parse_config(data: dict, *, root: Path, diagnostics: Diagnostics | None = No
     check_choice("site", "months", list(MONTH_STYLES))
     check_choice("site", "digits", DIGIT_STYLES)
     check_choice("build", "slugs", SLUG_STYLES)
+    check_choice("feeds", "content", FEED_CONTENT)
     for key in ("per_page", "home_items", "summary_words", "words_per_minute", "feed_items"):
         if values["build"][key] is not None and values["build"][key] < 1:
             diagnostics.error(f"`build.{key}` must be a positive whole number", shown, line_of("build", key))
@@ -253,6 +273,13 @@ def parse_config(data: dict, *, root: Path, diagnostics: Diagnostics | None = No
     if filing["max_topics"] < 1:
         diagnostics.error("`filing.max_topics` must be at least 1", shown, line_of("filing", "max_topics"))
         filing["max_topics"] = 3
+    if not 0 < filing["confidence"] <= 1:
+        diagnostics.error("`filing.confidence` must be a number above 0 and at most 1, e.g. confidence = 0.6",
+                          shown, line_of("filing", "confidence"))
+        filing["confidence"] = 0.6
+    if filing["min_tagged"] < 1:
+        diagnostics.error("`filing.min_tagged` must be a positive whole number", shown, line_of("filing", "min_tagged"))
+        filing["min_tagged"] = 20
 
     try:
         ZoneInfo(site["timezone"])
@@ -302,7 +329,15 @@ def parse_config(data: dict, *, root: Path, diagnostics: Diagnostics | None = No
         search=search["enabled"],
         fallback_topic=filing["fallback"],
         max_topics=filing["max_topics"],
+        learn_topics=filing["learn"],
+        learn_confidence=float(filing["confidence"]),
+        learn_min_items=filing["min_tagged"],
+        hijri=site["hijri"],
         topics=topics or (),
+        logo=site["logo"].strip(),
+        feed_content=values["feeds"]["content"],
+        feed_rss=values["feeds"]["rss"],
+        feed_json=values["feeds"]["json"],
     )
 
 

@@ -19,6 +19,7 @@ import jinja2
 from markupsafe import Markup
 
 from .arabic import format_arabic_date, format_month, format_number, join_list
+from .arabic import format_hijri_date, text_direction
 from .config import SiteConfig
 from .errors import TemplateError
 from .model import Article, ListPage, SiteModel, StandingPage, Topic
@@ -29,10 +30,12 @@ MORE_ITEMS = 5
 
 @dataclass(frozen=True)
 class TopicLink:
+    """A topic as pages link to it. Counts are only on the topics page, so that
+    a change in one topic's size does not touch every page that links to it."""
+
     key: str
     name: str
     url: str
-    count: int
 
 
 @dataclass(frozen=True)
@@ -106,13 +109,20 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        locale, digits = config.date_locale, config.digits
+        locale, digits, tz = config.date_locale, config.digits, config.tz
+
+        def local(value):
+            """Dates are shown on the site's calendar day, as the archive files them."""
+            return value.astimezone(tz) if isinstance(value, datetime) and value.tzinfo else value
+
         self.env.filters.update(
-            date=lambda value: format_arabic_date(value, locale=locale, digits=digits),
+            date=lambda value: format_arabic_date(local(value), locale=locale, digits=digits),
             month=lambda value: format_month(value[0], value[1], locale=locale, digits=digits),
             isodate=lambda value: value.isoformat() if value else "",
             num=lambda value: format_number(int(value), digits),
             join_ar=join_list,
+            hijri=lambda value: format_hijri_date(local(value), digits=digits),
+            textdir=text_direction,
         )
 
     def render(self, template: str, url: str, context: dict[str, Any]) -> bytes:
@@ -168,7 +178,8 @@ class SiteRenderer:
         self.model = model
         self.config = config
         self.renderer = renderer or Renderer(config)
-        self.topic_links = {t.key: TopicLink(t.key, t.name, t.url, t.count) for t in model.topics}
+        self.skip: Callable[[PageJob], bool] | None = None
+        self.topic_links = {t.key: TopicLink(t.key, t.name, t.url) for t in model.topics}
         self.views = {a.slug: self._view(a) for a in model.articles}
         self.site = {
             "title": config.title,
@@ -179,8 +190,11 @@ class SiteRenderer:
             "topics": list(self.topic_links.values()),
             "pages": [{"title": p.title, "url": p.url} for p in model.pages],
             "feed_url": "feed.xml",
+            "search": config.search,
+            "hijri": config.hijri,
         }
-        self._positions = {t.key: {slug: i for i, slug in enumerate(t.article_slugs)} for t in model.topics}
+        from .structured import StructuredData  # here, not at the top: structured -> feeds -> render
+        self.structured = StructuredData(model, config)
 
     def _view(self, article: Article) -> ArticleView:
         return ArticleView(
@@ -200,14 +214,17 @@ class SiteRenderer:
                 "description": description or self.config.description, "feed_url": feed_url}
 
     def _render(self, template: str, url: str, page: dict, **context) -> RenderedFile:
+        page = {**page, **self.structured.for_page(page, context)}  # jsonld, meta, feeds
         data = self.renderer.render(template, url, {"site": self.site, "page": page, **context})
         return RenderedFile(output_path(url), data)
 
     # -- pages -----------------------------------------------------------------
 
     def render_all(self) -> Iterator[RenderedFile]:
+        """Render every page, except those `skip` says the output already holds."""
         for job in self.jobs():
-            yield job.render()
+            if self.skip is None or not self.skip(job):
+                yield job.render()
 
     def jobs(self) -> Iterator[PageJob]:
         """Every page of the site, in a fixed order, not yet rendered."""
@@ -221,7 +238,7 @@ class SiteRenderer:
             yield PageJob(list_page.url, list_page.kind, list_page.article_slugs,
                           (list_page.pagination.current, list_page.pagination.total),
                           lambda list_page=list_page: self.render_list(list_page))
-        yield PageJob("topics/", "topics", (), (), self.render_topics)
+        yield PageJob("topics/", "topics", (), tuple((t.key, t.count) for t in model.topics), self.render_topics)
         archive = tuple((p.year, p.month, p.count) for p in model.years + model.months) + (len(model.undated),)
         yield PageJob("archive/", "archive", (), archive, self.render_archive)
         for standing in model.pages:
@@ -245,22 +262,14 @@ class SiteRenderer:
     def render_article(self, slug: str) -> RenderedFile:
         view = self.views[slug]
         return self._render("article.html", view.url, self._page("article", view.url, view.title, view.summary),
-                            article=view, more=self.more_like(slug))
+                            article=view, more=self.more_like(slug), related=self.more_like(slug))
 
     def more_like(self, slug: str) -> list[ArticleView]:
-        """Up to five items of the article's first topic, nearest to it in time."""
-        article = self.model.by_slug[slug]
-        if not article.topic_keys:
-            return []
-        topic = self.model.topic(article.topic_keys[0])
-        if topic is None:
-            return []
-        position = self._positions[topic.key][slug]
-        slugs = topic.article_slugs
-        older = list(slugs[position + 1: position + 1 + MORE_ITEMS])
-        newer = list(reversed(slugs[max(0, position - MORE_ITEMS):position]))
-        picked = (older + newer)[:MORE_ITEMS]
-        return [self.views[s] for s in picked]
+        """Up to five related items (newsgen.related): by shared topics and text, then by time."""
+        if getattr(self, "_related", None) is None:
+            from .related import related_items
+            self._related = related_items(self.model, MORE_ITEMS)
+        return [self.views[s] for s in self._related.get(slug, ())]
 
     def list_heading(self, list_page: ListPage) -> str:
         locale, digits = self.config.date_locale, self.config.digits
@@ -285,7 +294,8 @@ class SiteRenderer:
 
     def render_topics(self) -> RenderedFile:
         return self._render("topics.html", "topics/", self._page("topics", "topics/", "الأقسام"),
-                            topics=list(self.topic_links.values()))
+                            topics=[{"key": t.key, "name": t.name, "url": t.url, "count": t.count}
+                                    for t in self.model.topics])
 
     def render_archive(self) -> RenderedFile:
         years = []
