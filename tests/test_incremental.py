@@ -152,3 +152,12 @@ def test_a_corrupt_cache_is_discarded(tmp_path):
     BuildCache.location(config).write_bytes(b"not a pickle")
     report = build(config)
     assert report.rendered > 0 and (site / "public/articles/خبر/index.html").exists()
+
+
+def test_a_templates_folder_made_after_the_first_build_overrides_the_theme(tmp_path):
+    site = write_site(tmp_path, {"a.md": item_text("خبر", "نص")}, config=CONFIG.format(digits="western"))
+    builder = SiteBuilder(load_config(site / "site.toml"))
+    builder.build()
+    apply(site, ("template", "<p>تذييل خاص</p>"))
+    builder.build()
+    assert "تذييل خاص" in (site / "public/index.html").read_text("utf-8")

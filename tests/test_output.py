@@ -41,3 +41,12 @@ def test_apply_changes_writes_and_prunes(tmp_path):
     apply_changes(tmp_path, {"new/index.html": b"y"}, ["old/deep/index.html"])
     assert (tmp_path / "new/index.html").read_bytes() == b"y"
     assert not (tmp_path / "old").exists()
+
+
+def test_folders_of_dead_builds_are_cleaned_up(tmp_path):
+    dead = tmp_path / ".public.new-999999999"
+    dead.mkdir()
+    staged = StagedOutput(tmp_path / "public")
+    staged.write("index.html", b"x")
+    staged.commit()
+    assert not dead.exists()

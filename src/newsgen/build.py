@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from .loaders import load_articles, load_pages
 from .model import SiteModel
 from .cache import BuildCache, code_digest, config_digest, digest, tree_digest
 from .output import MARKER, StagedOutput, apply_changes
-from .render import THEME, PageJob, RenderedFile, SiteRenderer, output_path
+from .render import THEME, PageJob, Renderer, RenderedFile, SiteRenderer, output_path
 from .search import remove_search_index, render_search_page, write_search_index
 from .site import build_site_model
 
@@ -69,13 +70,18 @@ def finish_output(folder: Path, model: SiteModel, config: SiteConfig) -> None:
 
 def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = None,
           progress: Callable[[int, int], None] | None = None, cache: BuildCache | None = None,
-          use_cache: bool = True, build_time: datetime | None = None) -> BuildReport:
+          use_cache: bool = True, build_time: datetime | None = None, templates: Renderer | None = None,
+          defer: Callable[[Callable[[], None]], None] | None = None) -> BuildReport:
     """Build the site into its output folder; the previous output survives any failure.
 
     With a cache from an earlier build of the same output, unchanged files are not
     parsed again, unchanged pages are not rendered again, and only files whose
     bytes changed are written. Otherwise the site is written beside the output
     folder and swapped in.
+
+    `templates` reuses a Jinja environment from an earlier build; `defer` takes
+    the search index update of an incremental build to run later (serve hands it
+    to a background thread so that the page reloads first).
     """
     started = time.perf_counter()
     target = (output or config.output_dir).absolute()
@@ -92,7 +98,7 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     parsed = sum(1 for key, entry in cache.records.items() if before.get(key) is not entry)
     loaded = time.perf_counter()
 
-    renderer = SiteRenderer(model, config)
+    renderer = SiteRenderer(model, config, templates)
     fingerprints = page_fingerprints(model, config, renderer, cache)
     incremental = (cache.output == str(target) and bool(cache.files) and (target / MARKER).is_file())
     if incremental:
@@ -108,9 +114,14 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     assets = asset_sources(config)
     files: dict[str, str] = {}
     if incremental:
+        def finish(folder: Path) -> None:
+            if defer is None:
+                finish_output(folder, model, config)
+            else:
+                defer(lambda: finish_output(folder, model, config))
+
         changed = _write_changes(target, counted(render_site(model, config, renderer, build_time)), assets, cache,
-                                 files,
-                                 set(fingerprints), lambda folder: finish_output(folder, model, config))
+                                 files, set(fingerprints), finish)
     else:
         changed = _write_everything(target, counted(render_site(model, config, renderer, build_time)), assets, files,
                                     lambda folder: finish_output(folder, model, config))
@@ -139,7 +150,7 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
 def page_fingerprints(model: SiteModel, config: SiteConfig, renderer: SiteRenderer,
                       cache: BuildCache) -> dict[str, str]:
     """For each page's output path, a digest of everything the page shows."""
-    templates = tree_digest([d for d in (config.templates_dir, THEME / "templates") if d is not None])
+    templates = tree_digest(template_folders(config))
     site = digest(templates, repr([(t.key, t.name) for t in model.topics]),
                   repr([(p.slug, p.title) for p in model.pages]))
     content = {entry.article.path: entry.content for entry in cache.records.values() if entry.article}
@@ -148,6 +159,10 @@ def page_fingerprints(model: SiteModel, config: SiteConfig, renderer: SiteRender
     return {output_path(job.url): digest(site, job.kind, job.url, repr(job.extra),
                                          *(articles[slug] for slug in job.slugs))
             for job in renderer.jobs()}
+
+
+def template_folders(config: SiteConfig) -> list[Path]:
+    return [d for d in (config.templates_dir, THEME / "templates") if d is not None]
 
 
 def _unchanged(job: PageJob, fingerprints: dict[str, str], cache: BuildCache, target: Path) -> bool:
@@ -221,13 +236,30 @@ class SiteBuilder:
     when the content, configuration or templates are wrong.
     """
 
-    def __init__(self, config: SiteConfig, *, drafts: bool = False, output: Path | None = None):
+    def __init__(self, config: SiteConfig, *, drafts: bool = False, output: Path | None = None,
+                 background_search: bool = True):
         self.config = config
         self.drafts = drafts
         self.output = output or config.output_dir
         self.cache: BuildCache | None = None
+        self._templates: tuple[str, Renderer] | None = None
+        self._later = ThreadPoolExecutor(max_workers=1) if background_search else None
 
     def build(self) -> BuildReport:
         if self.cache is None:
             self.cache = BuildCache.load(self.config, "")
-        return build(self.config, drafts=self.drafts, output=self.output, cache=self.cache)
+        defer = (lambda work: self._later.submit(work)) if self._later is not None else None
+        return build(self.config, drafts=self.drafts, output=self.output, cache=self.cache,
+                     templates=self._renderer(), defer=defer)
+
+    def _renderer(self) -> Renderer:
+        """The same Jinja environment while no template file changes (compiling costs)."""
+        key = tree_digest(template_folders(self.config))
+        if self._templates is None or self._templates[0] != key:
+            self._templates = (key, Renderer(self.config))
+        return self._templates[1]
+
+    def wait(self) -> None:
+        """Finish the deferred work (the search index) of earlier builds."""
+        if self._later is not None:
+            self._later.submit(lambda: None).result()

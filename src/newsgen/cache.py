@@ -13,6 +13,7 @@ import hashlib
 import os
 import pickle
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from . import __version__
@@ -52,8 +53,11 @@ def tree_digest(folders: list[Path], suffixes: tuple[str, ...] | None = None) ->
     return h.hexdigest()
 
 
+@lru_cache(maxsize=1)
 def code_digest() -> str:
-    """newsgen's own version and code: a new release (or a local change) invalidates all."""
+    """newsgen's own version and code: a new release (or a local change) invalidates all.
+
+    Computed once per process: the code a process runs does not change under it."""
     return digest(__version__, tree_digest([_PACKAGE], (".py",)))
 
 

@@ -47,11 +47,25 @@ class StagedOutput:
             raise OutputError("the output folder exists, is not empty and was not written by newsgen; "
                               "choose another --output or empty it first", self.target)
         self.target.parent.mkdir(parents=True, exist_ok=True)
+        self._remove_leftovers()
         self.stage = self.target.parent / f".{self.target.name}.new-{os.getpid()}"
         if self.stage.exists():
             shutil.rmtree(self.stage)
         self.stage.mkdir()
         self._made: set[Path] = {self.stage}
+
+    def _remove_leftovers(self) -> None:
+        """Folders of builds that died mid-way (their process is gone) are removed."""
+        for sibling in self.target.parent.glob(f".{self.target.name}.*-*"):
+            kind, _, pid = sibling.name.rpartition("-")
+            if not kind.endswith((".new", ".old")) or not pid.isdigit():
+                continue
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                shutil.rmtree(sibling, ignore_errors=True)
+            except PermissionError:
+                pass
 
     def write(self, relative: str, data: bytes) -> None:
         path = safe_join(self.stage, relative, follow_links=False)

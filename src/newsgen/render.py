@@ -99,7 +99,9 @@ class Renderer:
 
     def __init__(self, config: SiteConfig):
         self.config = config
-        search = [str(config.templates_dir)] if config.templates_dir and config.templates_dir.is_dir() else []
+        # The site's folder is searched even before it exists: serve keeps one
+        # environment, and a folder made later must still override the theme.
+        search = [str(config.templates_dir)] if config.templates_dir else []
         search.append(str(THEME / "templates"))
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(search),
