@@ -98,21 +98,6 @@ def served(sample_site: Path, tmp_path: Path):
     assert "Traceback" not in err, err
 
 
-@pytest.fixture(scope="module")
-def browser():
-    _require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 @pytest.fixture
 def tabs(browser):
     """A fresh browser context per test: its tabs close with it."""
@@ -123,7 +108,7 @@ def tabs(browser):
 
 def _article_url(site: Path, title: str) -> str:
     for page in (site / "public" / "articles").glob("*/index.html"):
-        found = re.search(r'<h1 class="article-title">(.*?)</h1>', page.read_text("utf-8"), re.S)
+        found = re.search(r'<h1 class="article-title"[^>]*>(.*?)</h1>', page.read_text("utf-8"), re.S)
         if found and html.unescape(found.group(1)).strip() == title:
             return f"/articles/{quote(page.parent.name)}/"
     raise AssertionError(f"no article titled {title!r} in the output")
