@@ -40,7 +40,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 def seed_url(out: Path, base: str) -> str:
     for path in (out / "articles").glob("*/index.html"):
-        if f"<h1" in (text := path.read_text("utf-8")) and SEED_TITLE in text.split("<h1", 1)[1][:400]:
+        if "<h1" in (text := path.read_text("utf-8")) and SEED_TITLE in text.split("<h1", 1)[1][:400]:
             return base + "articles/" + quote(path.parent.name) + "/"
     raise AssertionError("no page for the seed item")
 

@@ -24,26 +24,10 @@ import pytest
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
 SEED = Path("seeds/content/000_a32ecea6be25f2b2.txt")
 SEED_TITLE = "وصل وفد رسمي من وزارة الدفاع السورية إلى موسكو في زيارة رسمية."
 NEW_TITLE = "وصل وفد عسكري من وزارة الدفاع السورية إلى موسكو في زيارة رسمية ثانية."
 RELOAD_BUDGET_MS = 2000
-
-
-def _require_browser() -> None:
-    reason = None
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            reason = "Python Playwright is not installed (pip install playwright)"
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser tests must run in CI: {reason}")
-        pytest.skip(reason)
 
 
 def _free_port() -> int:

@@ -102,8 +102,10 @@ def run_build(args: argparse.Namespace, console: Console) -> int:
         progress_bar.start()
         task = progress_bar.add_task("build", total=None)
 
-        def progress(done: int, total: int) -> None:
+        def show_progress(done: int, total: int) -> None:
             progress_bar.update(task, completed=done, total=total)
+
+        progress = show_progress
     try:
         report = build(config, drafts=args.drafts, progress=progress, build_time=build_time)
     finally:

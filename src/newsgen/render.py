@@ -22,7 +22,7 @@ from .arabic import format_arabic_date, format_month, format_number, join_list
 from .arabic import format_hijri_date, text_direction
 from .config import SiteConfig
 from .errors import TemplateError
-from .model import Article, ListPage, SiteModel, StandingPage, Topic
+from .model import Article, ListPage, SiteModel, StandingPage
 
 THEME = Path(__file__).parent / "theme"
 MORE_ITEMS = 5

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from ..cache import RecordEntry, digest
 from ..config import SiteConfig
