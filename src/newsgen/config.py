@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -198,15 +198,8 @@ def load_config(path: str | Path, *, output: str | Path | None = None) -> SiteCo
                           line_of=_line_finder(text), shown=shown)
     diagnostics.raise_if_errors()
     assert config is not None
-    if output is not None:
-        from dataclasses import replace
-        config = replace(config, output_dir=Path(output).absolute())
-    return replace_path(config, path)
-
-
-def replace_path(config: SiteConfig, path: Path) -> SiteConfig:
-    from dataclasses import replace
-    return replace(config, path=path)
+    output_dir = Path(output).absolute() if output is not None else config.output_dir
+    return replace(config, path=path, output_dir=output_dir)
 
 
 def parse_config(data: dict, *, root: Path, diagnostics: Diagnostics | None = None,

@@ -32,7 +32,7 @@ from xml.sax.saxutils import escape, quoteattr
 from .config import SiteConfig
 from .errors import ConfigError
 from .model import Article, SiteModel
-from .render import RenderedFile, output_path
+from .render import RenderedFile
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -446,4 +446,4 @@ def robots(config: SiteConfig) -> RenderedFile:
 
 __all__ = ["atom_feed", "rss_feed", "json_feed", "site_feeds", "feed_links", "FeedLink", "absolute",
            "absolutize_html", "uri", "sitemap", "sitemaps", "sitemap_urls", "news_sitemaps", "recent_articles",
-           "parse_build_time", "resolve_build_time", "robots", "output_path"]
+           "parse_build_time", "resolve_build_time", "robots"]

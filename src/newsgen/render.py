@@ -137,7 +137,7 @@ class Renderer:
             html = self.env.get_template(template).render(context, url=link)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"template syntax error: {exc.message}",
-                                _shown(_template_path(exc.filename, self.env), self.config.root), exc.lineno) from None
+                                _shown(exc.filename or "templates", self.config.root), exc.lineno) from None
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(f"template {exc.name!r} not found; add it to the templates folder or fix the include",
                                 template) from None
@@ -148,9 +148,6 @@ class Renderer:
                                 _shown(path, self.config.root) or template, line) from None
         return html.encode("utf-8")
 
-
-def _template_path(filename: str | None, env: jinja2.Environment) -> str:
-    return filename or "templates"
 
 
 def _shown(path: str | None, root: Path) -> str | None:
@@ -181,6 +178,7 @@ class SiteRenderer:
         self.config = config
         self.renderer = renderer or Renderer(config)
         self.skip: Callable[[PageJob], bool] | None = None
+        self._related: dict[str, tuple[str, ...]] | None = None  # computed on first use
         self.topic_links = {t.key: TopicLink(t.key, t.name, t.url) for t in model.topics}
         self.views = {a.slug: self._view(a) for a in model.articles}
         self.site = {
@@ -264,11 +262,11 @@ class SiteRenderer:
     def render_article(self, slug: str) -> RenderedFile:
         view = self.views[slug]
         return self._render("article.html", view.url, self._page("article", view.url, view.title, view.summary),
-                            article=view, more=self.more_like(slug), related=self.more_like(slug))
+                            article=view, more=(related := self.more_like(slug)), related=related)
 
     def more_like(self, slug: str) -> list[ArticleView]:
         """Up to five related items (newsgen.related): by shared topics and text, then by time."""
-        if getattr(self, "_related", None) is None:
+        if self._related is None:
             from .related import related_items
             self._related = related_items(self.model, MORE_ITEMS)
         return [self.views[s] for s in self._related.get(slug, ())]
