@@ -3,12 +3,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import REPO, write_site
 from newsgen.config import load_config
 from newsgen.errors import Diagnostics
 from newsgen.loaders import find_item_files, load_article, load_articles
-from newsgen.loaders.markdown import render_markdown
+from newsgen.loaders.markdown import plain_paragraphs, render_commonmark, render_markdown, render_plain
 from newsgen.loaders.plaintext import parse_plaintext
 
 SEED = REPO / "seeds" / "content" / "000_a32ecea6be25f2b2.txt"
@@ -181,3 +183,25 @@ def test_drafts_only_when_asked(tmp_path):
     config = load_config(site / "site.toml")
     assert load_articles(config, Diagnostics()) == []
     assert len(load_articles(config, Diagnostics(), drafts=True)) == 1
+
+
+# Prose with the characters news items are made of, and some that CommonMark reads as markup.
+_PROSE = st.lists(st.sampled_from(list("أبتثجحخدذرزسشصضطظعغفقكلمنهويىةءئؤ ٠١٢٣0123456789.,،؛:؟?!\"'()-+*_#>=\n ")
+                                   + ["  ", "\n\n", "\n   ", "1. ", "- ", "\t"]),
+                   max_size=120).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_PROSE)
+def test_the_plain_prose_shortcut_renders_what_commonmark_renders(text):
+    if plain_paragraphs(text):
+        assert render_plain(text) == render_commonmark(text)
+
+
+def test_plain_prose_takes_the_shortcut_and_markup_does_not():
+    assert plain_paragraphs("قال الوزير \"إن الاتفاق\" تم.\n\nوأضاف: سنرى (غداً).")
+    for markup in ("**عريض**", "- بند", "1. أول", "# عنوان", "<b>x</b>", "سطر  \nثان", "    شيفرة", "a & b",
+                   "[رابط](http://x)", "نص\n===", "> اقتباس"):
+        assert not plain_paragraphs(markup), markup
+    assert render_markdown("نص \"مقتبس\"\nسطر ثان\n\n\nفقرة")[0] == \
+        "<p>نص \"مقتبس\"\nسطر ثان</p>\n<p>فقرة</p>\n"

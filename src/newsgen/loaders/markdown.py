@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import nh3
@@ -45,6 +46,10 @@ def render_markdown(text: str) -> tuple[str, list[tuple[str, str]]]:
     A `#` heading becomes `h2`: the page's only h1 is the title. The first plain
     block that is a paragraph gives the summary.
     """
+    return render_plain(text) if plain_paragraphs(text) else render_commonmark(text)
+
+
+def render_commonmark(text: str) -> tuple[str, list[tuple[str, str]]]:
     md = _parser()
     tokens = md.parse(text)
     blocks: list[tuple[str, str]] = []
@@ -64,6 +69,34 @@ def render_markdown(text: str) -> tuple[str, list[tuple[str, str]]]:
             if plain:
                 blocks.append(("p" if in_paragraph else "h", plain))
     return sanitize(md.renderer.render(tokens, md.options, {})), blocks
+
+
+# Most news items are paragraphs of plain prose. For a body with nothing CommonMark
+# could read as markup, its HTML is known without running the parser (several times
+# slower): `<p>` per block of lines, lines joined by newlines, `"` escaped. The
+# checks are deliberately wider than CommonMark's rules; tests compare both paths.
+_MARKUP_CHARACTERS = re.compile(r"[\\`*_\[\]!<>#~|&=\t\r\x00\x0b\x0c]")
+_MARKUP_LINE = re.compile(r"^(?:[ +\-]|\d{1,9}[.)])|  $", re.M)
+
+
+def plain_paragraphs(text: str) -> bool:
+    """True when `text` holds no Markdown markup at all: only paragraphs of prose."""
+    return not _MARKUP_CHARACTERS.search(text) and not _MARKUP_LINE.search(text)
+
+
+def render_plain(text: str) -> tuple[str, list[tuple[str, str]]]:
+    html: list[str] = []
+    blocks: list[tuple[str, str]] = []
+    for paragraph in re.split(r"\n[ ]*\n", text):
+        lines = [line.strip(" ") for line in paragraph.split("\n")]
+        lines = [line for line in lines if line]
+        if not lines:
+            continue
+        html.append("<p>" + "\n".join(lines).replace('"', "&quot;") + "</p>\n")
+        plain = " ".join(" ".join(lines).split())
+        if plain:
+            blocks.append(("p", plain))
+    return sanitize("".join(html)), blocks
 
 
 def sanitize(html: str) -> str:
