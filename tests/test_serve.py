@@ -177,8 +177,25 @@ def test_content_types_carry_utf8_charset(shared):
         status, headers, body = fetch(server, path)
         assert status == 200, path
         assert headers["content-type"] == kind, path
-        assert headers["cache-control"] == "no-store", path
+        # Pages are never stored; other files are, but checked again at every use.
+        page = kind.startswith("text/html") or path == SCRIPT_PATH
+        assert headers["cache-control"] == ("no-store" if page else "no-cache"), path
+        assert ("etag" in headers) is not page, path
         assert int(headers["content-length"]) == len(body), path
+
+
+def test_an_unchanged_asset_is_answered_not_modified_and_a_changed_one_in_full(shared):
+    server, site = shared
+    status, headers, body = fetch(server, "/robots.txt")
+    tag = headers["etag"]
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request("GET", "/robots.txt", headers={"If-None-Match": tag})
+    response = connection.getresponse()
+    assert response.status == 304 and response.read() == b"" and response.getheader("ETag") == tag
+    connection.request("GET", "/robots.txt", headers={"If-None-Match": '"something-else"'})
+    response = connection.getresponse()
+    assert response.status == 200 and response.read() == body
+    connection.close()
 
 
 def test_missing_page_gets_the_site_404_with_status_404(shared):

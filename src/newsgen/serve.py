@@ -41,7 +41,7 @@ EVENTS_PATH = PREFIX + "events"
 SCRIPT_PATH = PREFIX + "reload.js"
 STATUS_PATH = PREFIX + "status"
 
-DEBOUNCE = 0.08        # seconds of quiet after the last file event before rebuilding
+DEBOUNCE = 0.04        # seconds of quiet after the last file event before rebuilding
 MAX_DELAY = 0.6        # a rebuild starts at the latest this long after a burst began
 KEEPALIVE = 15.0       # seconds between SSE comments that keep idle streams open
 RETRY_MS = 1000        # what an EventSource waits before reconnecting
@@ -826,8 +826,13 @@ class PreviewHandler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._answer(head=True)
 
+    # Pages are never cached (each carries the build it belongs to); other files may be
+    # kept but are checked at every use, so a reload does not fetch the fonts again.
+    cache_control = "no-store"
+
     def end_headers(self) -> None:
-        self.send_header("Cache-Control", "no-store")
+        self.send_header("Cache-Control", self.cache_control)
+        self.cache_control = "no-store"
         self.send_header("X-Content-Type-Options", "nosniff")
         super().end_headers()
 
@@ -894,12 +899,18 @@ class PreviewHandler(BaseHTTPRequestHandler):
                     body = inject_script(handle.read(), preview.page_name(found), build, preview.server_id)
                     self._send(200, kind_of, body, head)
                     return
-                size = os.fstat(handle.fileno()).st_size
-                self.send_response(200)
-                self.send_header("Content-Type", kind_of)
-                self.send_header("Content-Length", str(size))
+                stat = os.fstat(handle.fileno())
+                size = stat.st_size
+                tag = f'"{stat.st_ino:x}-{stat.st_mtime_ns:x}-{size:x}"'
+                fresh = tag in [t.strip() for t in self.headers.get("If-None-Match", "").split(",")]
+                self.send_response(HTTPStatus.NOT_MODIFIED if fresh else HTTPStatus.OK)
+                self.cache_control = "no-cache"
+                self.send_header("ETag", tag)
+                if not fresh:
+                    self.send_header("Content-Type", kind_of)
+                    self.send_header("Content-Length", str(size))
                 self.end_headers()
-                if not head and size:
+                if not head and not fresh and size:
                     self.connection.sendfile(handle)
                 return
         self._not_found(head)
