@@ -1,16 +1,21 @@
-"""How does finding related items grow with the archive? Timed at 4,800 and 20,000 items.
+"""How does finding related items grow with the archive? Timed at 1,000 to 20,000 items.
 
-    python bench/related_scaling.py [--items 4800 20000] [--runs 3]
+    python bench/related_scaling.py [--items 1000 5000 10000 20000] [--runs 3]
 
 Items come from the shared corpus (`$NEWSGEN_CORPUS`, else ../shared/corpus), cycled past its
 size as bench/build_speed.py does: the k-th extra cycle gives each record the id `<id>-c<k>`, a
 headline ending in ` (k+1)` and a date k × 365 days earlier. The records become newsgen items
-in memory (no files), filed under their corpus category, and `newsgen.related.related_items`
-runs on the site model. Printed per size: the wall and CPU time of the whole step as the sum of
-the medians of its parts (terms of each item; TF-IDF vectors; index and ranking), the time per item, the
-candidates scored per item (bounded by TOP_TERMS × POSTING_CAP whatever the size), and, as a
-sanity check of relevance, the share of related items that have the item's own corpus category.
-In cycled archives an item's copies from other cycles have the same text, so they come first.
+in memory (no files), filed under their corpus category.
+
+A build counts each item's terms (`newsgen.related.terms_of`) once, when it reads the item, and
+keeps them in its cache; `related_items` then runs on the site model with those counts. The two
+are timed apart. Printed per size, as the median of the runs: the CPU (and wall) seconds of
+`terms_of` over every item, starting with empty word memos as a fresh worker process does; the
+CPU (and wall) seconds of `related_items` given the counts; the peak memory `related_items`
+allocates over its input (tracemalloc, in a separate untimed run); the candidates scored per item
+(bounded by TOP_TERMS × POSTING_CAP whatever the size); and, as a sanity check of relevance, the
+share of related items that have the item's own corpus category. In cycled archives an item's
+copies from other cycles have the same text, so they come first.
 
 The corpus is ANT Corpus v2.1 (A. Chouigui, O. Ben Khiroun, B. Elayeb, "ANT Corpus: An Arabic
 News Text Collection for Textual Classification", AICCSA 2017; https://antcorpus.github.io),
@@ -26,8 +31,11 @@ import platform
 import statistics
 import sys
 import time
+import tracemalloc
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
@@ -61,32 +69,42 @@ def make_articles(records: list[dict], count: int) -> list[Article]:
     return articles
 
 
-def measure(model) -> dict:
-    """The steps of `related.related_items`, each timed (wall and CPU seconds)."""
-    times = {}
-
-    def step(name, work):
-        wall, cpu = time.perf_counter(), time.process_time()
-        value = work()
-        times[name] = (time.perf_counter() - wall, time.process_time() - cpu)
-        return value
-
-    articles = model.articles
-    documents = step("terms", lambda: [related.terms_of(a.title, a.text) for a in articles])
-    vectors = step("vectors", lambda: related.top_vectors(documents))
-    titles = [related.normalize(a.title).strip() for a in articles]
-    step("rank", lambda: related.similar(vectors, [a.topic_keys for a in articles], titles))
-    return {"times": times, "vectors": vectors}
+def timed(work):
+    """The value of `work()` with its wall and CPU seconds."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    value = work()
+    return value, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def candidates_per_item(vectors) -> float:
-    postings = related.inverted_index(vectors)
-    return statistics.mean(sum(len(postings[t]) for t in v) for v in vectors) if vectors else 0.0
+def count_terms(articles: list[Article]) -> dict:
+    """Every item's term counts, as a build's parse step makes them, from empty word memos."""
+    related._counted_term.cache_clear()
+    return {a.path: related.terms_of(a.title, a.text) for a in articles}
+
+
+def peak_memory(model, counts: dict) -> float:
+    """MiB `related_items` allocates at most beyond what exists when it starts."""
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        related.related_items(model, term_counts=counts)
+        return (tracemalloc.get_traced_memory()[1] - base) / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def candidates_per_item(documents: list) -> float:
+    """The mean, over items, of the postings read to score an item's candidates."""
+    vectors = related.top_vectors(documents)
+    lengths = np.diff(related.inverted_index(vectors).matrix.indptr)
+    matrix = vectors.matrix
+    reads = np.bincount(matrix.entry_rows(), lengths[matrix.indices], minlength=matrix.height)
+    return float(reads.mean()) if len(reads) else 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--items", type=int, nargs="+", default=[4800, 20000])
+    parser.add_argument("--items", type=int, nargs="+", default=[1000, 5000, 10000, 20000])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--corpus")
     args = parser.parse_args(argv)
@@ -99,29 +117,30 @@ def main(argv: list[str] | None = None) -> int:
                            "topic": [{"key": k, "name": k} for k in sorted(set(TOPICS.values()))]},
                           root=REPO)
     print("# Related items: time against archive size\n")
-    print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average before "
-          f"{os.getloadavg()[0]:.2f}; TOP_TERMS={related.TOP_TERMS}, POSTING_CAP={related.POSTING_CAP}, "
+    print(f"Python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} CPUs, load average "
+          f"before {os.getloadavg()[0]:.2f}; TOP_TERMS={related.TOP_TERMS}, POSTING_CAP={related.POSTING_CAP}, "
           f"TEXT_CHARS={related.TEXT_CHARS}; median of {args.runs} runs\n")
-    print("| items | wall s | CPU s | ms per item (CPU) | of which: terms CPU s | vectors CPU s "
-          "| index and ranking CPU s | candidates scored per item | related items of the same category |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| items | terms_of CPU s (wall) | µs per item | related_items CPU s (wall) | µs per item "
+          "| peak MiB | candidates scored per item | related items of the same category |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for count in args.items:
-        model = build_site_model(make_articles(records, count), [], config, Diagnostics())
-        runs = [measure(model) for _ in range(args.runs)]
-
-        def median(part: str, index: int) -> float:
-            return statistics.median(r["times"][part][index] for r in runs)
-
-        wall = sum(median(part, 0) for part in ("terms", "vectors", "rank"))
-        cpu = sum(median(part, 1) for part in ("terms", "vectors", "rank"))
-        terms, vectors, rank = median("terms", 1), median("vectors", 1), median("rank", 1)
-        result = related.related_items(model)  # the whole step once more, untimed: for the relevance column
-        assert result == related.related_items(model), "related items differ between runs"
+        articles = make_articles(records, count)
+        model = build_site_model(articles, [], config, Diagnostics())
+        counting = [timed(lambda: count_terms(articles)) for _ in range(args.runs)]
+        counts = counting[0][0]
+        ranking = [timed(lambda: related.related_items(model, term_counts=counts)) for _ in range(args.runs)]
+        result = ranking[0][0]
+        assert all(r[0] == result for r in ranking), "related items differ between runs"
+        terms_wall, terms_cpu = (statistics.median(r[i] for r in counting) for i in (1, 2))
+        rank_wall, rank_cpu = (statistics.median(r[i] for r in ranking) for i in (1, 2))
         by_slug = model.by_slug
         same = [by_slug[s].topic_keys[0] == by_slug[slug].topic_keys[0]
                 for slug, picks in result.items() for s in picks]
-        print(f"| {count:,} | {wall:.2f} | {cpu:.2f} | {1000 * cpu / count:.3f} | {terms:.2f} | {vectors:.2f} | {rank:.2f} "
-              f"| {candidates_per_item(runs[0]['vectors']):.0f} | {100 * sum(same) / max(1, len(same)):.1f}% |")
+        documents = [counts[a.path] for a in model.articles]
+        print(f"| {count:,} | {terms_cpu:.2f} ({terms_wall:.2f}) | {1e6 * terms_cpu / count:.0f} "
+              f"| {rank_cpu:.2f} ({rank_wall:.2f}) | {1e6 * rank_cpu / count:.0f} "
+              f"| {peak_memory(model, counts):.1f} | {candidates_per_item(documents):.0f} "
+              f"| {100 * sum(same) / max(1, len(same)):.1f}% |")
     print(f"\nload average after {os.getloadavg()[0]:.2f}")
     return 0
 

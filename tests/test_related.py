@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -13,6 +14,8 @@ from conftest import write_site
 from newsgen.cli import main
 from newsgen.errors import Diagnostics
 from newsgen.model import Article
+from newsgen import related, terms
+from newsgen.arabic import content_words, normalize
 from newsgen.related import MAX_RELATED, inverted_index, related_items, term, terms_of, top_vectors
 from newsgen.config import parse_config
 from newsgen.site import build_site_model
@@ -122,3 +125,59 @@ def test_article_pages_list_related_items(tmp_path):
         assert title not in titles and 0 < len(titles) <= MAX_RELATED
         words = set(STORIES["dam" if set(title.split()) & set(STORIES["dam"][1].split()) else "cup"][1].split())
         assert all(set(t.split()) & words for t in titles[:3])
+
+
+def test_given_term_counts_are_used_in_any_form():
+    model = fixture_model()
+    expected = related_items(model)
+    counts = {a.path: terms_of(a.title, a.text) for a in model.articles}
+    assert related_items(model, term_counts=counts) == expected
+    # As a build cache keeps them: plain dicts, their keys in another order; some items missing.
+    shuffled = {path: dict(reversed(list(c.items()))) for path, c in reversed(list(counts.items()))}
+    for path in list(shuffled)[::3]:
+        del shuffled[path]
+    assert related_items(model, term_counts=shuffled) == expected
+    # The counts given are what is used.
+    first = model.articles[0]
+    assert related_items(model, term_counts={first.path: {}})[first.slug] != expected[first.slug]
+
+
+def test_results_do_not_depend_on_the_block_size(monkeypatch):
+    model = fixture_model()
+    expected = related_items(model)
+    for entries in (1, 7, 100):
+        monkeypatch.setattr(related, "_BLOCK_ENTRIES", entries)
+        assert related_items(model) == expected
+
+
+def test_terms_are_the_content_words_of_arabic_normalize():
+    samples = ["الحُكومةُ تُقرّ الميزانيّة", "أإآٱ ى ة", "١٢٣ ۴۵۶ 789", "كلـــمة", "ZWNJ\u200cمعا\u200f",
+               "ﻻ ﷲ ﷺ", "Straße İstanbul ΣΑΣ", "", "\ufeffبداية والحكومة، «بالدولار»"]
+    for text in samples:
+        assert terms._normalized(text) == normalize(text), text
+
+    def reference(title: str, text: str) -> Counter:  # the definition, word by word
+        counts = Counter(term(w) for w in content_words(text[:terms.TEXT_CHARS]))
+        for word in content_words(title):
+            counts[term(word)] += 1 if title and text.startswith(title) else 2
+        return counts
+
+    for article in fixture_model().articles:
+        assert terms_of(article.title, article.text) == reference(article.title, article.text)
+    assert terms_of(samples[0], " ".join(samples)) == reference(samples[0], " ".join(samples))
+    assert terms_of(samples[-1], " ".join(samples)) == reference(samples[-1], " ".join(samples))
+
+
+def test_an_empty_archive_has_no_related_items():
+    model = build_site_model([], [], CONFIG, Diagnostics())
+    assert related_items(model) == {}
+    assert len(top_vectors([])) == 0 and dict(inverted_index(top_vectors([]))) == {}
+
+
+def test_packed_term_counts_read_like_the_counts_they_pack():
+    counts = terms.terms_of("الحكومة تقر الميزانية", "الحكومة تقر الميزانية\nوقالت الحكومة إن الميزانية ستنشر")
+    packed = terms.TermCounts.pack(counts)
+    assert list(packed) == list(counts) and list(packed.values()) == list(counts.values())
+    assert len(packed) == len(counts) and dict(packed.items()) == dict(counts)
+    assert pickle.loads(pickle.dumps(packed)) == packed
+    assert len(terms.TermCounts.pack({})) == 0 and list(terms.TermCounts.pack({})) == []

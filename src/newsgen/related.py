@@ -6,111 +6,360 @@ counted twice, and only the first `TEXT_CHARS` characters of the body read). An
 inverted index maps each word to the items it is strongest in, at most
 `POSTING_CAP` of them, so finding the candidates of one item costs at most
 TOP_TERMS × POSTING_CAP steps whatever the archive's size. Candidates are ranked by
-cosine similarity over those words plus a bonus for each shared topic; ties go to
-the item listed first (the newer). Items with the same headline are skipped.
+cosine similarity over those words plus a bonus for each shared topic. Items with
+the same headline are skipped.
 
 When fewer than `MAX_RELATED` items are similar enough, the list is topped up with
 items of the article's first topic nearest to it in time, as before.
+
+The term vectors and the index are sparse matrices in numpy arrays (items × terms and
+terms × items), worked on a block of items at a time, so that memory stays bounded by
+the block, not by the square of the archive. Results depend only on the items' order
+and term counts, never on the order of a mapping: ties between terms of an item go to
+the term first in code-point order, ties in a posting list to the item listed first,
+and ties between candidates to the item listed first (the newer). Weights and scores
+nearer than 2**-24 count as tied.
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter, defaultdict
-from typing import Sequence
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import chain, count
 
-from .arabic import content_words, normalize
+import numpy as np
+
 from .model import Article, SiteModel
+from .terms import _normalized, term, terms_of  # noqa: F401  (term: part of this module's API)
 
 MAX_RELATED = 5
 TOP_TERMS = 20
 POSTING_CAP = 48
-TEXT_CHARS = 2500
-TITLE_WEIGHT = 2
 TOPIC_BONUS = 0.08  # added for each shared topic, over the cosine similarity (0 to 1)
 MIN_SIMILARITY = 0.08  # text similarity below this does not make an item related
 
-_ARTICLE_PREFIXES = ("وبال", "فبال", "وكال", "فكال", "وال", "فال", "بال", "كال", "ولل", "فلل", "ال", "لل")
+# -- Arrays ------------------------------------------------------------------------------------
 
 
-def term(word: str) -> str:
-    """A normalized word without a leading article and the clitics before it («والحكومه» -> «حكومه»)."""
-    for prefix in _ARTICLE_PREFIXES:
-        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
-            return word[len(prefix):]
-    return word
+@dataclass(frozen=True, eq=False)
+class SparseRows:
+    """A sparse matrix stored by rows (CSR).
+
+    Row r has the entries `indptr[r]` to `indptr[r + 1] - 1`, each a column in `indices` and a
+    value in `data`.
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    width: int
+
+    @classmethod
+    def from_sorted(cls, rows: np.ndarray, columns: np.ndarray, values: np.ndarray, height: int,
+                    width: int) -> SparseRows:
+        """The matrix of entries listed row by row."""
+        return cls(np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=height)))), columns, values, width)
+
+    @property
+    def height(self) -> int:
+        return len(self.indptr) - 1
+
+    def entry_rows(self) -> np.ndarray:
+        """The row of each entry."""
+        return np.repeat(np.arange(self.height), np.diff(self.indptr))
+
+    def rows(self, start: int, stop: int) -> SparseRows:
+        """Rows start to stop - 1, as a matrix of their own."""
+        begin, end = self.indptr[start], self.indptr[stop]
+        return SparseRows(self.indptr[start:stop + 1] - begin, self.indices[begin:end], self.data[begin:end],
+                          self.width)
+
+    def row(self, r: int) -> tuple[list, list]:
+        """The columns and values of row r."""
+        begin, end = self.indptr[r], self.indptr[r + 1]
+        return self.indices[begin:end].tolist(), self.data[begin:end].tolist()
 
 
-def terms_of(title: str, text: str) -> Counter:
-    """Term counts of one item: its headline counted `TITLE_WEIGHT` times, then its text's beginning."""
-    counts = Counter(term(w) for w in content_words(text[:TEXT_CHARS]))
-    for word in content_words(title):
-        counts[term(word)] += TITLE_WEIGHT - 1 if title and text.startswith(title) else TITLE_WEIGHT
-    return counts
+def _blocks(costs: np.ndarray, budget: int) -> list[tuple[int, int]]:
+    """Consecutive ranges (start, stop) of rows whose costs add up to at most `budget` (or one row).
+
+    Work done a block at a time then holds arrays of a fixed size, whatever the archive's.
+    """
+    total = np.cumsum(costs)
+    blocks, start = [], 0
+    while start < len(costs):
+        spent = total[start - 1] if start else 0
+        stop = max(start + 1, int(np.searchsorted(total, spent + budget, side="right")))
+        blocks.append((start, stop))
+        start = stop
+    return blocks
 
 
-def top_vectors(documents: Sequence[Counter], limit: int = TOP_TERMS) -> list[dict[str, float]]:
+def _sort_order(keys: Sequence[tuple[np.ndarray, int]]) -> np.ndarray:
+    """Indices that sort by several non-negative integer keys, the first the most significant.
+
+    Each key comes with a bound its values stay below. When the bounds fit in 63 bits the keys
+    are packed into one int64 and sorted once, many times faster than `np.lexsort`.
+    """
+    widths = [max(1, int(bound - 1).bit_length()) for _, bound in keys]
+    if sum(widths) > 63:
+        return np.lexsort([values for values, _ in reversed(keys)])
+    packed = np.zeros(len(keys[0][0]), np.int64)
+    for (values, _), width in zip(keys, widths):
+        packed <<= width
+        packed |= values
+    return np.argsort(packed, kind="stable")
+
+
+# Weights and scores are compared as multiples of 2**-24: values nearer than that are ordered by
+# the next key (the term, the item), not by noise in their last bits, which can differ between
+# builds of numpy's logarithm.
+_KEY_STEPS = float(1 << 24)
+
+
+def _descending_key(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """A non-negative integer for each value, smaller for a larger value, and a bound above them all."""
+    steps = np.rint(values * _KEY_STEPS).astype(np.int64)
+    top = int(steps.max(initial=0))
+    return top - steps, top + 1
+
+
+def _place_in_group(groups: np.ndarray, group_count: int) -> np.ndarray:
+    """For sorted group labels, each element's place within its group: 0, 1, 2..."""
+    sizes = np.bincount(groups, minlength=group_count)
+    return np.arange(len(groups)) - (np.cumsum(sizes) - sizes)[groups]
+
+
+def _expand(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every position of the runs starts[k], starts[k] + 1... (lengths[k] of them), and its run k."""
+    run = np.repeat(np.arange(len(starts)), lengths)
+    ends = np.cumsum(lengths)
+    return np.arange(ends[-1] if len(ends) else 0) + (starts - (ends - lengths))[run], run
+
+
+# -- Term vectors and the inverted index ----------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class TermVectors(Sequence):
+    """Each document's strongest terms as a unit vector: row i of `matrix` (documents × terms).
+
+    Column c stands for `terms[c]`; the terms are in code-point order, so the columns do not
+    depend on the order in which the documents list their terms. Each row lists its terms
+    strongest first. `vectors[i]` is row i as a {term: weight} dict, for reading.
+    """
+
+    matrix: SparseRows
+    terms: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return self.matrix.height
+
+    def __getitem__(self, index: int) -> dict[str, float]:
+        columns, weights = self.matrix.row(range(len(self))[index])
+        return {self.terms[c]: w for c, w in zip(columns, weights)}
+
+
+@dataclass(frozen=True, eq=False)
+class Postings(Mapping):
+    """Term -> the (document, weight) pairs where it weighs most, by document.
+
+    Row t of `matrix` (terms × documents) holds the pairs of `terms[t]`; terms in no document's
+    vector are left out of the mapping.
+    """
+
+    matrix: SparseRows
+    terms: tuple[str, ...]
+
+    def __getitem__(self, key: str) -> list[tuple[int, float]]:
+        row = bisect_left(self.terms, key)
+        if row == len(self.terms) or self.terms[row] != key or self.matrix.indptr[row] == self.matrix.indptr[row + 1]:
+            raise KeyError(key)
+        return list(zip(*self.matrix.row(row)))
+
+    def __iter__(self):
+        return (self.terms[row] for row in np.flatnonzero(np.diff(self.matrix.indptr)).tolist())
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(np.diff(self.matrix.indptr)))
+
+
+# Entries of the documents' term counts, or (document, candidate) pairs, worked on at once: each
+# costs some 80 bytes in the arrays derived from it, so a block stays within about 5 MiB.
+_BLOCK_ENTRIES = 1 << 16
+
+
+def _term_columns(documents: Sequence[Mapping[str, int]]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Each (document, term) entry's column, in the documents' own order, and the terms by column."""
+    ids: dict[str, int] = defaultdict(count().__next__)
+    first_seen = np.fromiter(map(ids.__getitem__, chain.from_iterable(documents)), np.int32,
+                             sum(map(len, documents)))
+    terms = tuple(sorted(ids))
+    column_of_id = np.empty(len(terms), np.int32)
+    column_of_id[np.fromiter(map(ids.__getitem__, terms), np.int64, len(terms))] = np.arange(len(terms))
+    return column_of_id[first_seen], terms
+
+
+def _strongest_terms(counted: SparseRows, frequency: np.ndarray, total: int, limit: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(document, column, TF-IDF weight) of the `limit` strongest terms of each document, by document.
+
+    `counted` holds some documents' term counts by column; `frequency[c]` is how many of all
+    `total` documents of the archive have term c.
+    """
+    rows, columns, counts = counted.entry_rows(), counted.indices, counted.data
+    found = frequency[columns]
+    useful = (counts > 0) & (found > 1) & (found < total)
+    rows, columns, counts, found = rows[useful], columns[useful], counts[useful], found[useful]
+    weights = (1.0 + np.log(counts)) * np.log(total / found)
+    key, bound = _descending_key(weights)
+    order = _sort_order([(rows, counted.height), (key, bound), (columns, counted.width)])
+    rows, columns, weights = rows[order], columns[order], weights[order]
+    strongest = _place_in_group(rows, counted.height) < limit
+    return rows[strongest], columns[strongest], weights[strongest]
+
+
+def top_vectors(documents: Sequence[Mapping[str, int]], limit: int = TOP_TERMS) -> TermVectors:
     """Each document's `limit` strongest terms by TF-IDF, as a unit vector.
 
-    Terms found in only one document cannot relate it to another and are left out.
+    Terms found in only one document cannot relate it to another and are left out, as are terms
+    found in every one (they weigh nothing). Ties go to the term first in code-point order.
     """
-    frequency: Counter = Counter()
-    for counts in documents:
-        frequency.update(counts.keys())
     total = len(documents)
-    vectors = []
-    for counts in documents:
-        weighted = [((1.0 + math.log(n)) * math.log(total / frequency[t]), t)
-                    for t, n in counts.items() if frequency[t] > 1]
-        weighted.sort(key=lambda pair: (-pair[0], pair[1]))
-        top = [(t, w) for w, t in weighted[:limit] if w > 0]
-        norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
-        vectors.append({t: w / norm for t, w in top})
-    return vectors
+    columns, terms = _term_columns(documents)
+    counts = np.fromiter(chain.from_iterable(d.values() for d in documents), np.int32, len(columns))
+    present = counts > 0  # a term counted 0 times is not in the document
+    frequency = np.bincount(columns if present.all() else columns[present], minlength=len(terms))
+    sizes = np.fromiter(map(len, documents), np.int64, total)
+    counted = SparseRows(np.concatenate(([0], np.cumsum(sizes))), columns, counts, len(terms))
+    parts = [(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0))]
+    for start, stop in _blocks(sizes, _BLOCK_ENTRIES):
+        rows, kept, weights = _strongest_terms(counted.rows(start, stop), frequency, total, limit)
+        parts.append((rows + start, kept, weights))
+    row, column, weight = (np.concatenate(part) for part in zip(*parts))
+    weight /= np.sqrt(np.bincount(row, weight * weight, minlength=total))[row]
+    return TermVectors(SparseRows.from_sorted(row, column, weight, total, len(terms)), terms)
 
 
-def inverted_index(vectors: Sequence[dict[str, float]], cap: int = POSTING_CAP) -> dict[str, list[tuple[int, float]]]:
-    """Term -> the (document, weight) pairs where it weighs most, at most `cap` of them."""
-    postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    for i, vector in enumerate(vectors):
-        for t, w in vector.items():
-            postings[t].append((i, w))
-    for t, entries in postings.items():
-        if len(entries) > cap:
-            entries.sort(key=lambda pair: (-pair[1], pair[0]))
-            del entries[cap:]
-    return postings
+def inverted_index(vectors: TermVectors, cap: int = POSTING_CAP) -> Postings:
+    """Term -> the (document, weight) pairs where it weighs most, at most `cap` of them, by document.
+
+    Ties for the last places go to the document listed first.
+    """
+    matrix = vectors.matrix
+    documents, columns, weights = matrix.entry_rows(), matrix.indices, matrix.data
+    key, bound = _descending_key(weights)
+    order = _sort_order([(columns, matrix.width), (key, bound), (documents, matrix.height)])
+    columns, documents, weights = columns[order], documents[order], weights[order]
+    kept = _place_in_group(columns, matrix.width) < cap
+    columns, documents, weights = columns[kept], documents[kept], weights[kept]
+    # Each list by document, so that the candidates read from it come in ascending runs (see _candidates).
+    order = _sort_order([(columns, matrix.width), (documents, matrix.height)])
+    return Postings(SparseRows.from_sorted(columns[order], documents[order], weights[order], matrix.width,
+                                           matrix.height), vectors.terms)
 
 
-def similar(vectors: Sequence[dict[str, float]], topics: Sequence[tuple[str, ...]], titles: Sequence[str],
+# -- Ranking ---------------------------------------------------------------------------------
+
+
+def _labels(values: Sequence) -> np.ndarray:
+    """A number for each value; equal values get equal numbers."""
+    ids: dict = defaultdict(count().__next__)
+    return np.fromiter(map(ids.__getitem__, values), np.int64, len(values))
+
+
+def _topic_table(topics: Sequence[tuple[str, ...]]) -> np.ndarray:
+    """Documents × their distinct topics as numbers, padded with -1."""
+    sizes = np.fromiter(map(len, topics), np.int64, len(topics))
+    table = np.full((len(topics), max(1, int(sizes.max(initial=0)))), -1, np.int64)
+    rows = np.repeat(np.arange(len(topics)), sizes)
+    table[rows, _place_in_group(rows, len(topics))] = _labels(list(chain.from_iterable(topics)))
+    for later in range(1, table.shape[1]):  # a topic listed twice counts once
+        repeated = (table[:, :later] == table[:, later:later + 1]).any(axis=1)
+        table[repeated, later] = -1
+    return table
+
+
+def _shared_topics(table: np.ndarray, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """How many topics each pair (rows[k], others[k]) has in common."""
+    own, their = table[rows], table[others]
+    shared = np.zeros(len(rows), np.int64)
+    for a in range(table.shape[1]):
+        known = own[:, a] >= 0
+        for b in range(table.shape[1]):
+            shared += known & (own[:, a] == their[:, b])
+    return shared
+
+
+def _candidates(block: SparseRows, postings: SparseRows, lengths: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(document, candidate, similarity) for the documents whose vectors are the rows of `block`.
+
+    One triple for each document in the postings of a document's terms (`lengths[t]` of them for
+    term t), listed by document (its row in `block`) and candidate. The similarity adds up the products of a term's weights in
+    both, term by term in the order of the document's vector, so it is the same in every run.
+    """
+    owners, terms, weights = block.entry_rows(), block.indices, block.data
+    posting, entry = _expand(postings.indptr[terms], lengths[terms])
+    pair = owners[entry] * np.int64(postings.width) + postings.indices[posting]
+    products = weights[entry] * postings.data[posting]
+    # The pairs come in ascending runs, one per term, which a stable sort merges quickly; being
+    # stable, it also keeps each pair's products in the vector's order for the sums.
+    order = np.argsort(pair, kind="stable")
+    pair, products = pair[order], products[order]
+    first = np.concatenate(([True], pair[1:] != pair[:-1])) if len(pair) else np.zeros(0, bool)
+    similarity = np.bincount(np.cumsum(first) - 1, products)
+    pair = pair[first]
+    return pair // postings.width, pair % postings.width, similarity
+
+
+def _rank(local: np.ndarray, others: np.ndarray, similarity: np.ndarray, start: int, size: int,
+          titles: np.ndarray, topics: np.ndarray, limit: int) -> list[list[int]]:
+    """Up to `limit` best candidates for each of the `size` documents from `start`, best first."""
+    rows = local + start
+    eligible = (similarity >= MIN_SIMILARITY) & (others != rows) & (titles[others] != titles[rows])
+    local, rows, others, similarity = local[eligible], rows[eligible], others[eligible], similarity[eligible]
+    score = similarity + TOPIC_BONUS * _shared_topics(topics, rows, others)
+    key, bound = _descending_key(score)
+    order = _sort_order([(local, size), (key, bound), (others, len(titles))])
+    local, others = local[order], others[order]
+    best = _place_in_group(local, size) < limit
+    ends = np.cumsum(np.bincount(local[best], minlength=size)).tolist()
+    picks = others[best].tolist()
+    return [picks[begin:end] for begin, end in zip([0] + ends[:-1], ends)]
+
+
+def similar(vectors: TermVectors, topics: Sequence[tuple[str, ...]], titles: Sequence[str],
             limit: int = MAX_RELATED) -> list[list[int]]:
-    """For each document, up to `limit` others most like it, best first."""
-    postings = inverted_index(vectors)
-    result = []
-    for i, vector in enumerate(vectors):
-        scores: dict[int, float] = defaultdict(float)
-        for t, w in vector.items():
-            for j, w2 in postings[t]:
-                scores[j] += w * w2
-        scores.pop(i, None)
-        own_topics = set(topics[i])
-        ranked = []
-        for j, similarity in scores.items():
-            if similarity < MIN_SIMILARITY or titles[j] == titles[i]:
-                continue
-            shared = len(own_topics.intersection(topics[j]))
-            ranked.append((-(similarity + TOPIC_BONUS * shared), j))
-        ranked.sort()
-        result.append([j for _, j in ranked[:limit]])
+    """For each document, up to `limit` others most like it, best first.
+
+    Documents are scored a block at a time, a block holding at most `_BLOCK_ENTRIES` postings
+    to read (or one document), so memory does not grow with the square of the archive.
+    """
+    matrix, postings = vectors.matrix, inverted_index(vectors).matrix
+    title_labels, topic_table = _labels(titles), _topic_table(topics)
+    lengths = np.diff(postings.indptr)
+    reads = np.bincount(matrix.entry_rows(), lengths[matrix.indices], minlength=matrix.height)
+    result: list[list[int]] = []
+    for start, stop in _blocks(reads, _BLOCK_ENTRIES):
+        local, others, similarity = _candidates(matrix.rows(start, stop), postings, lengths)
+        result.extend(_rank(local, others, similarity, start, stop - start, title_labels, topic_table, limit))
     return result
 
 
-def related_items(model: SiteModel, limit: int = MAX_RELATED) -> dict[str, tuple[str, ...]]:
-    """Slug -> the slugs of up to `limit` related items, best first; never the item itself."""
+def related_items(model: SiteModel, limit: int = MAX_RELATED,
+                  term_counts: Mapping[str, Mapping[str, int]] | None = None) -> dict[str, tuple[str, ...]]:
+    """Slug -> the slugs of up to `limit` related items, best first; never the item itself.
+
+    `term_counts` maps an item's path to its `terms_of(title, text)` (a Counter or any mapping of
+    term to count), computed earlier, say when the item was read; items not in it are counted here.
+    """
     articles = model.articles
-    vectors = top_vectors([terms_of(a.title, a.text) for a in articles])
-    titles = [normalize(a.title).strip() for a in articles]
-    found = similar(vectors, [a.topic_keys for a in articles], titles, limit)
+    documents = [_counts(a, term_counts) for a in articles]
+    titles = [_normalized(a.title).strip() for a in articles]
+    found = similar(top_vectors(documents), [a.topic_keys for a in articles], titles, limit)
     positions = {t.key: {slug: i for i, slug in enumerate(t.article_slugs)} for t in model.topics}
     topics = {t.key: t for t in model.topics}
     result = {}
@@ -122,6 +371,12 @@ def related_items(model: SiteModel, limit: int = MAX_RELATED) -> dict[str, tuple
                     slugs.append(slug)
         result[article.slug] = tuple(slugs)
     return result
+
+
+def _counts(article: Article, term_counts: Mapping[str, Mapping[str, int]] | None) -> Mapping[str, int]:
+    """The article's term counts: given, or counted now."""
+    counts = term_counts.get(article.path) if term_counts is not None else None
+    return terms_of(article.title, article.text) if counts is None else counts
 
 
 def nearest_in_topic(article: Article, topics: dict, positions: dict, limit: int) -> list[str]:

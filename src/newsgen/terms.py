@@ -1,0 +1,121 @@
+"""What an item is about, as counts of its words: the input of related items (`newsgen.related`).
+
+Counted once per version of an item file, when it is read (in worker processes for
+large archives), and kept in the build cache in a compact form (`TermCounts`), so a
+build does not read every text of the archive again. Nothing here needs numpy, so
+commands that never rank related items do not import it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from array import array
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+
+from .arabic import STOP_WORDS, folding_tables
+
+TEXT_CHARS = 2500
+TITLE_WEIGHT = 2
+_WORD = re.compile(r"\w+")  # a word as `arabic.words` finds it
+_ARTICLE_PREFIXES = ("وبال", "فبال", "وكال", "فكال", "وال", "فال", "بال", "كال", "ولل", "فلل", "ال", "لل")
+
+
+def term(word: str) -> str:
+    """A normalized word without a leading article and the clitics before it («والحكومه» -> «حكومه»)."""
+    for prefix in _ARTICLE_PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+            return word[len(prefix):]
+    return word
+
+
+# A text's words are judged one distinct word at a time: an archive has far fewer distinct
+# words than word occurrences. The memo is emptied past `_TERM_MEMO_SIZE` words (under 40 MiB)
+# so that a long-running process (newsgen serve) stays small; an unbounded `lru_cache` with
+# such resets looks words up a fifth faster than a bounded one.
+_TERM_MEMO_SIZE = 1 << 18
+
+
+@lru_cache(maxsize=None)
+def _counted_term(word: str) -> str | None:
+    """The term a normalized word counts for, or None for a word that cannot tell a subject.
+
+    The same words as `arabic.content_words` keeps: no stop words, numbers or one-letter words.
+    """
+    if len(word) < 2 or word in STOP_WORDS or word.isdigit():
+        return None
+    return term(word)
+
+
+@lru_cache(maxsize=1)
+def _folding() -> tuple[re.Pattern, tuple[tuple[str, str], ...]]:
+    """The marks `normalize` drops, as a pattern, and the characters it folds, from its own tables."""
+    tables = folding_tables()
+    marks = re.compile("[" + "".join(f"{re.escape(chr(low))}-{re.escape(chr(high))}"
+                                     for low, high in tables["marks"]) + "]")
+    return marks, tuple(tables["fold"].items())
+
+
+def _normalized(text: str) -> str:
+    """`arabic.normalize(text)`, several times faster on long texts.
+
+    `str.translate` looks every character up in a dict; here each of the few folded characters
+    is replaced in one pass, and only when the text has it. No replacement makes a character
+    that another one would replace, so the passes cannot interfere.
+    """
+    marks, fold = _folding()
+    text = marks.sub("", unicodedata.normalize("NFKC", text))
+    for char, folded in fold:
+        if char in text:
+            text = text.replace(char, folded)
+    return text.casefold()
+
+
+def terms_of(title: str, text: str) -> Counter:
+    """Term counts of one item: its headline counted `TITLE_WEIGHT` times, then its text's beginning.
+
+    A plain function of its arguments returning a `Counter` (a dict of str -> int), so it can run
+    in worker processes and its result be cached; `related_items` accepts any such mapping.
+    """
+    if _counted_term.cache_info().currsize > _TERM_MEMO_SIZE:
+        _counted_term.cache_clear()
+    counts = Counter(map(_counted_term, _WORD.findall(_normalized(text[:TEXT_CHARS]))))
+    # A text that opens with its headline has already counted it once.
+    weight = TITLE_WEIGHT - 1 if title and text.startswith(title) else TITLE_WEIGHT
+    for counted in map(_counted_term, _WORD.findall(_normalized(title))):
+        counts[counted] += weight
+    del counts[None]
+    return counts
+
+
+class TermCounts(Mapping):
+    """An item's term counts in two objects, the terms joined by newlines and the counts as
+    32-bit integers, instead of a dict of hundreds: the build cache of a large archive loads
+    several times faster, and `related_items` reads the terms and counts without a dict."""
+
+    __slots__ = ("words", "counts")
+
+    def __init__(self, words: str, counts: bytes):
+        self.words = words
+        self.counts = counts
+
+    @classmethod
+    def pack(cls, counts: Mapping[str, int]) -> "TermCounts":
+        return cls("\n".join(counts), array("I", counts.values()).tobytes())
+
+    def __reduce__(self):
+        return TermCounts, (self.words, self.counts)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.words.split("\n") if self.words else ())
+
+    def __len__(self) -> int:
+        return len(self.counts) // 4
+
+    def values(self):  # type: ignore[override]
+        return array("I", self.counts)
+
+    def __getitem__(self, word: str) -> int:
+        return dict(zip(self, self.values()))[word]
