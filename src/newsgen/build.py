@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable
 
 from .config import SiteConfig
 from .errors import Diagnostics, Problem
-from .feeds import news_sitemaps, robots, site_feeds, sitemap_urls, sitemaps
+from .feeds import feed_files, feed_lists, news_sitemaps, resolve_build_time, robots, sitemap_urls, sitemaps
 from .loaders import load_articles, load_pages
 from .model import SiteModel
 from .cache import BuildCache, code_digest, config_digest, digest, tree_digest
 from .output import MARKER, StagedOutput, apply_changes
-from .render import THEME, PageJob, Renderer, RenderedFile, SiteRenderer, output_path
+from .parallel import map_forked, worker_count
+from .render import MORE_ITEMS, THEME, PageJob, Renderer, RenderedFile, SiteRenderer, output_path
 from .search import remove_search_index, render_search_page, write_search_index
 from .site import build_site_model
 
@@ -46,18 +47,33 @@ def load_site(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool = Fa
     return model
 
 
-def render_site(model: SiteModel, config: SiteConfig,
-                renderer: SiteRenderer | None = None, build_time: datetime | None = None) -> Iterator[RenderedFile]:
-    """Every file of the site but the assets; pages the renderer is told to skip are left out.
+@dataclass(frozen=True)
+class FileGroup:
+    """Files besides the pages (a list's feeds, the sitemaps...) made together from what `fingerprint` sums up."""
 
-    `build_time` only sets the Google News sitemap's 48-hour window (None: SOURCE_DATE_EPOCH, else now).
+    key: str
+    fingerprint: str
+    make: Callable[[], Iterable[RenderedFile]]
+
+
+def site_file_groups(model: SiteModel, config: SiteConfig, renderer: SiteRenderer,
+                     prints: "Fingerprints") -> list[FileGroup]:
+    """Feeds, sitemaps, robots.txt and the search page, in groups that change together.
+
+    A feed shows the full text of its newest items, so it changes with them; the
+    sitemaps change with the addresses and dates only. (The Google News sitemap
+    depends on the build time too, and is made at every build.)
     """
-    yield from (renderer or SiteRenderer(model, config)).render_all()
-    yield from site_feeds(model, config)
-    yield from sitemaps(sitemap_urls(model), config)
-    yield from news_sitemaps(model, config, build_time)
-    yield robots(config)
-    yield from ([render_search_page(model, config, renderer)] if config.search else [])
+    groups = [FileGroup(f"feeds:{folder}", digest(prints.site, folder, title, *(prints.articles[a.slug] for a in entries)),
+                        lambda folder=folder, title=title, entries=entries: feed_files(folder, title, entries, model,
+                                                                                      config))
+              for folder, title, entries in feed_lists(model, config)]
+    urls = list(sitemap_urls(model))
+    groups.append(FileGroup("sitemaps", digest(*(f"{url} {modified.isoformat() if modified else ''}"
+                                                 for url, modified in urls)), lambda: sitemaps(urls, config)))
+    groups.append(FileGroup("site", digest(prints.site, str(len(model.articles))), lambda: [robots(config)] + (
+        [render_search_page(model, config, renderer)] if config.search else [])))
+    return groups
 
 
 def finish_output(folder: Path, model: SiteModel, config: SiteConfig) -> None:
@@ -71,7 +87,7 @@ def finish_output(folder: Path, model: SiteModel, config: SiteConfig) -> None:
 def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = None,
           progress: Callable[[int, int], None] | None = None, cache: BuildCache | None = None,
           use_cache: bool = True, build_time: datetime | None = None, templates: Renderer | None = None,
-          defer: Callable[[Callable[[], None]], None] | None = None) -> BuildReport:
+          defer: Callable[[Callable[[], None]], None] | None = None, workers: int | None = None) -> BuildReport:
     """Build the site into its output folder; the previous output survives any failure.
 
     With a cache from an earlier build of the same output, unchanged files are not
@@ -81,9 +97,11 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
 
     `templates` reuses a Jinja environment from an earlier build; `defer` takes
     the search index update of an incremental build to run later (serve hands it
-    to a background thread so that the page reloads first).
+    to a background thread so that the page reloads first). `workers` is how many
+    processes render pages (None: as many as pay off, up to the cores).
     """
     started = time.perf_counter()
+    build_time = resolve_build_time(build_time)  # a bad SOURCE_DATE_EPOCH stops the build before any work
     target = (output or config.output_dir).absolute()
     key = digest(code_digest(), config_digest(config), f"drafts={drafts}")
     if cache is None or cache.key != key:
@@ -91,25 +109,36 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     diagnostics = Diagnostics()
     before = dict(cache.records)
     try:
-        model = load_site(config, diagnostics, drafts=drafts, records=cache.records)
+        return _build(config, cache, target, diagnostics, before, started, drafts=drafts, progress=progress,
+                      build_time=build_time, templates=templates, defer=defer, workers=workers)
     finally:
         if use_cache:
             cache.save(config)  # parsed records are worth keeping even when the build fails
+
+
+def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Diagnostics,
+           before: dict, started: float, *, drafts: bool, progress: Callable[[int, int], None] | None,
+           build_time: datetime | None, templates: Renderer | None,
+           defer: Callable[[Callable[[], None]], None] | None, workers: int | None) -> BuildReport:
+    model = load_site(config, diagnostics, drafts=drafts, records=cache.records)
     parsed = sum(1 for key, entry in cache.records.items() if before.get(key) is not entry)
     loaded = time.perf_counter()
 
-    renderer = SiteRenderer(model, config, templates)
-    fingerprints = page_fingerprints(model, config, renderer, cache)
+    renderer = SiteRenderer(model, config, templates, related=related_lists(model, cache))
+    jobs = list(renderer.jobs())
+    prints = Fingerprints.of(model, config, jobs, cache)
+    fingerprints = prints.pages
     incremental = (cache.output == str(target) and bool(cache.files) and (target / MARKER).is_file())
-    if incremental:
-        renderer.skip = lambda job: _unchanged(job, fingerprints, cache, target)
-    total = sum(1 for path in fingerprints if not incremental or cache.pages.get(path) != fingerprints[path])
+    pending = [job for job in jobs if not incremental or not _unchanged(job, fingerprints, cache)]
+    groups = site_file_groups(model, config, renderer, prints)
+    made: dict[str, tuple[str, tuple[str, ...]]] = {}  # group key -> (fingerprint, its files)
+    total = len(pending)
+    report = (lambda done: progress(min(done, total), total)) if progress is not None else None
 
-    def counted(files: Iterator[RenderedFile]) -> Iterator[RenderedFile]:
-        for done, rendered in enumerate(files, start=1):
-            if progress is not None and done % 50 == 0:
-                progress(min(done, total), total)
-            yield rendered
+    def make_group(group: FileGroup) -> list[RenderedFile]:
+        files = list(group.make())
+        made[group.key] = (group.fingerprint, tuple(f.path for f in files))
+        return files
 
     assets = asset_sources(config)
     files: dict[str, str] = {}
@@ -120,16 +149,41 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
             else:
                 defer(lambda: finish_output(folder, model, config))
 
-        changed = _write_changes(target, counted(render_site(model, config, renderer, build_time)), assets, cache,
-                                 files, set(fingerprints), finish)
+        def compare(rendered: RenderedFile) -> PageResult:
+            """The page's bytes are kept only when they differ from the output's."""
+            data_digest = digest(rendered.data)
+            return rendered.path, data_digest, None if cache.files.get(rendered.path) == data_digest else rendered.data
+
+        results = render_pages(pending, compare, report, workers)
+        kept = set(fingerprints)  # pages and files not made again keep their previous bytes
+        for group in groups:
+            previous = cache.groups.get(group.key)
+            if previous is not None and previous[0] == group.fingerprint:
+                made[group.key] = previous
+                kept.update(previous[1])
+            else:
+                results += [compare(f) for f in make_group(group)]
+        results += [compare(f) for f in news_sitemaps(model, config, build_time)]
+        changed = _write_changes(target, results, assets, cache, files, kept, finish)
     else:
-        changed = _write_everything(target, counted(render_site(model, config, renderer, build_time)), assets, files,
-                                    lambda folder: finish_output(folder, model, config))
+        with StagedOutput(target) as staged:
+            def write(rendered: RenderedFile) -> PageResult:
+                staged.write(rendered.path, rendered.data)
+                return rendered.path, digest(rendered.data), None
+
+            for relative, source in assets.items():
+                files[relative] = write(RenderedFile(relative, source.read_bytes()))[1]
+            results = render_pages(pending, write, report, workers)
+            results += [write(f) for group in groups for f in make_group(group)]
+            results += [write(f) for f in news_sitemaps(model, config, build_time)]
+            for path, data_digest, _ in results:
+                files[path] = data_digest
+            finish_output(staged.stage, model, config)
+        changed = sorted(files)
     cache.pages = fingerprints
+    cache.groups = made
     cache.files = files
     cache.output = str(target)
-    if use_cache:
-        cache.save(config)
     if progress is not None:
         progress(total, total)
     pages = sum(1 for path in files if path.endswith(".html"))
@@ -137,7 +191,7 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     details = [
         f"read {len(cache.records)} item files ({parsed} parsed, {len(cache.records) - parsed} from the cache) "
         f"in {loaded - started:.2f} s",
-        f"{'incremental' if incremental else 'full'} build: rendered {total} of {len(fingerprints)} pages, "
+        f"{'incremental' if incremental else 'full'} build: rendered {total} of {len(jobs)} pages, "
         f"{len(changed)} files written or removed, in {finished - loaded:.2f} s",
     ]
     return BuildReport(
@@ -147,25 +201,71 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     )
 
 
-def page_fingerprints(model: SiteModel, config: SiteConfig, renderer: SiteRenderer,
-                      cache: BuildCache) -> dict[str, str]:
-    """For each page's output path, a digest of everything the page shows."""
-    templates = tree_digest(template_folders(config))
-    site = digest(templates, repr([(t.key, t.name) for t in model.topics]),
-                  repr([(p.slug, p.title) for p in model.pages]))
-    content = {entry.article.path: entry.content for entry in cache.records.values() if entry.article}
-    articles = {a.slug: digest(content[a.path], a.slug, repr(a.topic_keys), str(a.topics_inferred))
-                for a in model.articles}
-    return {output_path(job.url): digest(site, job.kind, job.url, repr(job.extra),
-                                         *(articles[slug] for slug in job.slugs))
-            for job in renderer.jobs()}
+@dataclass(frozen=True)
+class Fingerprints:
+    """Digests of what pages show: the site-wide part, each article, and each page (by output path)."""
+
+    site: str
+    articles: dict[str, str]
+    pages: dict[str, str]
+
+    @classmethod
+    def of(cls, model: SiteModel, config: SiteConfig, jobs: list[PageJob], cache: BuildCache) -> "Fingerprints":
+        templates = tree_digest(template_folders(config))
+        site = digest(templates, repr([(t.key, t.name) for t in model.topics]),
+                      repr([(p.slug, p.title) for p in model.pages]))
+        content = {entry.article.path: entry.content for entry in cache.records.values() if entry.article}
+        articles = {a.slug: digest(content[a.path], a.slug, repr(a.topic_keys), str(a.topics_inferred))
+                    for a in model.articles}
+        pages = {output_path(job.url): digest(site, job.kind, job.url, repr(job.extra),
+                                              *(articles[slug] for slug in job.slugs))
+                 for job in jobs}
+        return cls(site, articles, pages)
+
+
+PageResult = tuple[str, str, "bytes | None"]  # output path, digest of its bytes, the bytes still to write
+
+
+def render_pages(jobs: list[PageJob], handle: Callable[[RenderedFile], PageResult],
+                 progress: Callable[[int], None] | None = None, workers: int | None = None) -> list[PageResult]:
+    """Render the pages, across the cores when there are many, each result through `handle`.
+
+    One page of each kind is rendered here first, so that the templates are
+    compiled once, before the worker processes are forked.
+    """
+    first: dict[str, PageJob] = {}
+    for job in jobs:
+        first.setdefault(job.kind, job)
+    warm = set(map(id, first.values()))
+    results = [handle(job.render()) for job in first.values()]
+    rest = [job for job in jobs if id(job) not in warm]
+    workers = worker_count(len(rest)) if workers is None else workers
+    return results + map_forked(lambda job: handle(job.render()), rest, workers, progress)
+
+
+def related_lists(model: SiteModel, cache: BuildCache) -> dict[str, tuple[str, ...]]:
+    """Related items of every article, from the cache when nothing they depend on changed.
+
+    They depend on every item's text, headline, slug, topics and place in the archive's
+    order, all of which the records' content digests, slugs and topic keys stand for.
+    """
+    entries = {entry.article.path: entry for entry in cache.records.values() if entry.article}
+    key = digest(str(MORE_ITEMS), *(f"{a.path}\0{entries[a.path].content}\0{a.slug}\0{a.topic_keys}"
+                                     for a in model.articles))
+    if cache.related is not None and cache.related[0] == key:
+        return cache.related[1]
+    counts = {path: entry.terms for path, entry in entries.items() if entry.terms is not None}
+    from .related import related_items  # numpy, imported only by builds that rank related items
+    related = related_items(model, MORE_ITEMS, term_counts=counts)
+    cache.related = (key, related)
+    return related
 
 
 def template_folders(config: SiteConfig) -> list[Path]:
     return [d for d in (config.templates_dir, THEME / "templates") if d is not None]
 
 
-def _unchanged(job: PageJob, fingerprints: dict[str, str], cache: BuildCache, target: Path) -> bool:
+def _unchanged(job: PageJob, fingerprints: dict[str, str], cache: BuildCache) -> bool:
     path = output_path(job.url)
     return cache.pages.get(path) == fingerprints[path] and path in cache.files
 
@@ -183,28 +283,9 @@ def asset_sources(config: SiteConfig) -> dict[str, Path]:
     return sources
 
 
-def _write_everything(target: Path, rendered: Iterator[RenderedFile], assets: dict[str, Path],
-                      files: dict[str, str], finish: Callable[[Path], None]) -> list[str]:
-    staged = StagedOutput(target)
-    try:
-        for relative, source in assets.items():
-            data = source.read_bytes()
-            staged.write(relative, data)
-            files[relative] = digest(data)
-        for item in rendered:
-            staged.write(item.path, item.data)
-            files[item.path] = digest(item.data)
-        finish(staged.stage)
-        staged.commit()
-    except BaseException:
-        staged.discard()
-        raise
-    return sorted(files)
-
-
-def _write_changes(target: Path, rendered: Iterator[RenderedFile], assets: dict[str, Path], cache: BuildCache,
+def _write_changes(target: Path, results: list[PageResult], assets: dict[str, Path], cache: BuildCache,
                    files: dict[str, str], pages: set[str], finish: Callable[[Path], None]) -> list[str]:
-    """Render what changed into memory, then write only files whose bytes differ.
+    """Write only files whose bytes differ, once every page has rendered.
 
     Nothing is written until every page has rendered, so a template error leaves
     the output as it was; each file is replaced atomically.
@@ -215,10 +296,10 @@ def _write_changes(target: Path, rendered: Iterator[RenderedFile], assets: dict[
         files[relative] = digest(data)
         if cache.files.get(relative) != files[relative]:
             writes[relative] = data
-    for item in rendered:
-        files[item.path] = digest(item.data)
-        if cache.files.get(item.path) != files[item.path]:
-            writes[item.path] = item.data
+    for path, data_digest, data in results:
+        files[path] = data_digest
+        if data is not None:
+            writes[path] = data
     for path in pages:  # pages not rendered again keep their previous bytes
         if path not in files:
             files[path] = cache.files[path]
@@ -244,13 +325,21 @@ class SiteBuilder:
         self.cache: BuildCache | None = None
         self._templates: tuple[str, Renderer] | None = None
         self._later = ThreadPoolExecutor(max_workers=1) if background_search else None
+        self._deferred: Future | None = None
 
     def build(self) -> BuildReport:
         if self.cache is None:
             self.cache = BuildCache.load(self.config, "")
-        defer = (lambda work: self._later.submit(work)) if self._later is not None else None
+        defer = self._defer if self._later is not None else None
+        # Rendering forks worker processes for large builds; not while the search index of an
+        # earlier build is being written in a thread, whose locks a forked child would inherit held.
+        busy = self._deferred is not None and not self._deferred.done()
         return build(self.config, drafts=self.drafts, output=self.output, cache=self.cache,
-                     templates=self._renderer(), defer=defer)
+                     templates=self._renderer(), defer=defer, workers=1 if busy else None)
+
+    def _defer(self, work: Callable[[], None]) -> None:
+        assert self._later is not None
+        self._deferred = self._later.submit(work)
 
     def _renderer(self) -> Renderer:
         """The same Jinja environment while no template file changes (compiling costs)."""

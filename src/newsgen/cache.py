@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -20,19 +21,17 @@ from . import __version__
 from .config import SiteConfig
 from .errors import Problem
 from .model import Article
+from .terms import TermCounts
 
 CACHE_FOLDER = ".newsgen-cache"
 CACHE_FILE = "build.pickle"
-FORMAT = 1
+FORMAT = 3
 _PACKAGE = Path(__file__).parent
 
 
 def digest(*parts: bytes | str) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        h.update(part.encode("utf-8") if isinstance(part, str) else part)
-        h.update(b"\0")
-    return h.hexdigest()
+    data = b"\0".join(part.encode("utf-8") if isinstance(part, str) else part for part in parts)
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def tree_digest(folders: list[Path], suffixes: tuple[str, ...] | None = None) -> str:
@@ -72,17 +71,28 @@ class RecordEntry:
     content: str  # digest of the file's bytes
     article: Article | None
     problems: list[Problem]
+    terms: TermCounts | None = None  # the item's term counts for related items (newsgen.terms)
 
 
 @dataclass
 class BuildCache:
-    """What one build leaves for the next; `key` ties records to code and configuration."""
+    """What one build leaves for the next; `key` ties records to code and configuration.
+
+    On disk, the records are spread over `SHARDS` files by path, so that a build
+    after one edit rewrites one small file, not the records of the whole archive;
+    a file is written only when what it holds changed.
+    """
 
     key: str = ""
     records: dict[str, RecordEntry] = field(default_factory=dict)
     pages: dict[str, str] = field(default_factory=dict)  # output path -> fingerprint
     files: dict[str, str] = field(default_factory=dict)  # output path -> digest of its bytes
     output: str = ""  # the output folder these describe
+    related: tuple[str, dict[str, tuple[str, ...]]] | None = None  # (digest of the inputs, related items)
+    groups: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)  # feeds...: fingerprint, files
+    # What is on disk now: each shard's (path, entry) pairs, and the rest's values.
+    _saved_shards: dict[int, list[tuple[str, RecordEntry]]] = field(default_factory=dict, repr=False)
+    _saved_rest: tuple | None = field(default=None, repr=False)
 
     @staticmethod
     def location(config: SiteConfig) -> Path:
@@ -96,24 +106,69 @@ class BuildCache:
                 stored = pickle.load(handle)
             if not isinstance(stored, dict) or stored.get("format") != FORMAT:
                 raise ValueError("unknown cache format")
-            cache = stored["cache"]
-            if not isinstance(cache, cls):
-                raise ValueError("not a build cache")
+            if stored["key"] != key:
+                return cls(key=key)
+            cache = cls(key=key, pages=stored["pages"], files=stored["files"], output=stored["output"],
+                        related=stored["related"], groups=stored["groups"])
         except FileNotFoundError:
             return cls(key=key)
         except Exception:  # corrupt, truncated or from another version: start afresh
             return cls(key=key)
-        if cache.key != key:
-            return cls(key=key)
+        cache._saved_rest = cache._rest()
+        for shard in range(SHARDS):
+            try:
+                with open(_shard_file(path, shard), "rb") as handle:
+                    stored_key, entries = pickle.load(handle)
+                if stored_key != key or not isinstance(entries, dict):
+                    continue
+            except Exception:  # a missing or broken shard: its items are parsed again
+                continue
+            cache.records.update(entries)
+            cache._saved_shards[shard] = list(entries.items())
         return cache
+
+    def _rest(self) -> tuple:
+        """A copy of everything but the records, to tell whether it changed since it was saved."""
+        return (self.key, dict(self.pages), dict(self.files), self.output, self.related and self.related[0],
+                dict(self.groups))
 
     def save(self, config: SiteConfig) -> None:
         path = self.location(config)
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".tmp-{os.getpid()}")
-        with open(temporary, "wb") as handle:
-            pickle.dump({"format": FORMAT, "cache": self}, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, path)
+        shards: dict[int, list[tuple[str, RecordEntry]]] = {}
+        for name, entry in self.records.items():
+            shards.setdefault(_shard_of(name), []).append((name, entry))
+        for shard in range(SHARDS):
+            entries = shards.get(shard, [])
+            saved = self._saved_shards.get(shard)
+            if saved is not None and len(saved) == len(entries) and all(
+                    a[0] == b[0] and a[1] is b[1] for a, b in zip(saved, entries)):
+                continue
+            _write_pickle(_shard_file(path, shard), (self.key, dict(entries)))
+            self._saved_shards[shard] = entries
+        rest = self._rest()
+        if self._saved_rest is None or self._saved_rest != rest:
+            _write_pickle(path, {"format": FORMAT, "key": self.key, "pages": self.pages, "files": self.files,
+                                 "output": self.output, "related": self.related, "groups": self.groups})
+            self._saved_rest = rest
         ignore = path.parent / ".gitignore"
         if not ignore.exists():
             ignore.write_text("*\n", encoding="utf-8")
+
+
+SHARDS = 32
+
+
+def _shard_of(name: str) -> int:
+    return zlib.crc32(name.encode("utf-8")) % SHARDS
+
+
+def _shard_file(main: Path, shard: int) -> Path:
+    return main.with_name(f"records-{shard:02d}.pickle")
+
+
+def _write_pickle(path: Path, value) -> None:
+    temporary = path.with_suffix(f".tmp-{os.getpid()}")
+    with open(temporary, "wb") as handle:
+        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, path)

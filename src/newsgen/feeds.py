@@ -300,15 +300,26 @@ def json_feed(title: str, feed_url: str, page_url: str, articles: Iterable[Artic
 _WRITERS = {"atom": atom_feed, "rss": rss_feed, "json": json_feed}
 
 
-def site_feeds(model: SiteModel, config: SiteConfig) -> Iterator[RenderedFile]:
-    """Every feed of the site: the whole site, then each topic, in each enabled format."""
-    names = _names(model, config)
+def feed_lists(model: SiteModel, config: SiteConfig) -> list[tuple[str, str, list[Article]]]:
+    """(folder, title, entries) of every feed of the site: the whole site, then each topic."""
     lists: list[tuple[str, str, Sequence[Article]]] = [("", config.title, model.articles)]
     for topic in model.topics:
         lists.append((topic.url, f"{topic.name} — {config.title}", [model.by_slug[s] for s in topic.article_slugs]))
-    for folder, title, articles in lists:
-        for link in feed_links(config, folder, title):
-            yield RenderedFile(link.url, _WRITERS[link.format](title, link.url, folder, articles, config, names))
+    return [(folder, title, _entries(articles, config)) for folder, title, articles in lists]
+
+
+def feed_files(folder: str, title: str, entries: list[Article], model: SiteModel,
+               config: SiteConfig) -> Iterator[RenderedFile]:
+    """One list's feed in each enabled format."""
+    names = _names(model, config)
+    for link in feed_links(config, folder, title):
+        yield RenderedFile(link.url, _WRITERS[link.format](title, link.url, folder, entries, config, names))
+
+
+def site_feeds(model: SiteModel, config: SiteConfig) -> Iterator[RenderedFile]:
+    """Every feed of the site: the whole site, then each topic, in each enabled format."""
+    for folder, title, entries in feed_lists(model, config):
+        yield from feed_files(folder, title, entries, model, config)
 
 
 # -- sitemaps --------------------------------------------------------------------
@@ -444,6 +455,6 @@ def robots(config: SiteConfig) -> RenderedFile:
     return RenderedFile("robots.txt", text.encode("utf-8"))
 
 
-__all__ = ["atom_feed", "rss_feed", "json_feed", "site_feeds", "feed_links", "FeedLink", "absolute",
+__all__ = ["atom_feed", "rss_feed", "json_feed", "site_feeds", "feed_lists", "feed_files", "feed_links", "FeedLink", "absolute",
            "absolutize_html", "uri", "sitemap", "sitemaps", "sitemap_urls", "news_sitemaps", "recent_articles",
            "parse_build_time", "resolve_build_time", "robots"]

@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 from .arabic import keyword_stem, normalize, stems, words
 from .config import SiteConfig, TopicConfig
 from .model import Article
+from .slugs import make_slug
 
 TITLE_WEIGHT = 2
 MIN_SCORE = 2
@@ -71,6 +72,15 @@ class KeywordRules:
         ranked = sorted(scores, key=lambda key: (-scores[key], order.get(key, len(order))))
         chosen = [key for key in ranked if scores[key] >= max(MIN_SCORE, best * MIN_SHARE)]
         return tuple(chosen[: self.max_topics])
+
+
+def topic_key(name: str, config: SiteConfig) -> str:
+    """The key of a topic as an item names it: a declared topic's, else one made from the
+    name ("" when it has no letters or digits)."""
+    topic = resolve_topic_name(name, config.topics)
+    if topic is not None:
+        return topic.key
+    return make_slug(name, "latin" if config.slugs == "latin" else "arabic") or make_slug(name, "latin")
 
 
 def resolve_topic_name(name: str, topics: tuple[TopicConfig, ...]) -> TopicConfig | None:

@@ -92,6 +92,20 @@ class StagedOutput:
     def discard(self) -> None:
         shutil.rmtree(self.stage, ignore_errors=True)
 
+    def __enter__(self) -> "StagedOutput":
+        return self
+
+    def __exit__(self, error_type, error, tb) -> None:
+        """Swap the stage in when the block finished, discard it when it raised."""
+        if error_type is None:
+            try:
+                self.commit()
+            except BaseException:
+                self.discard()
+                raise
+        else:
+            self.discard()
+
 
 def apply_changes(target: Path, writes: dict[str, bytes], removals: list[str]) -> None:
     """Update an existing output folder file by file: each write is a rename, never a partial file."""

@@ -170,17 +170,29 @@ def _template_frame(tb) -> tuple[str | None, int | None]:
     return found
 
 
+class _Views(dict):
+    """Article views by slug, each made on first use: an incremental build shows few."""
+
+    def __init__(self, make: Callable[[str], ArticleView]):
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, slug: str) -> ArticleView:
+        view = self[slug] = self._make(slug)
+        return view
+
+
 class SiteRenderer:
     """Renders every page of a site model; one instance per build."""
 
-    def __init__(self, model: SiteModel, config: SiteConfig, renderer: Renderer | None = None):
+    def __init__(self, model: SiteModel, config: SiteConfig, renderer: Renderer | None = None,
+                 related: dict[str, tuple[str, ...]] | None = None):
         self.model = model
         self.config = config
         self.renderer = renderer or Renderer(config)
-        self.skip: Callable[[PageJob], bool] | None = None
-        self._related: dict[str, tuple[str, ...]] | None = None  # computed on first use
+        self._related = related  # slug -> related slugs; computed on first use when not given
         self.topic_links = {t.key: TopicLink(t.key, t.name, t.url) for t in model.topics}
-        self.views = {a.slug: self._view(a) for a in model.articles}
+        self.views = _Views(lambda slug: self._view(model.by_slug[slug]))  # made when a page first shows one
         self.site = {
             "title": config.title,
             "description": config.description,
@@ -220,19 +232,13 @@ class SiteRenderer:
 
     # -- pages -----------------------------------------------------------------
 
-    def render_all(self) -> Iterator[RenderedFile]:
-        """Render every page, except those `skip` says the output already holds."""
-        for job in self.jobs():
-            if self.skip is None or not self.skip(job):
-                yield job.render()
-
     def jobs(self) -> Iterator[PageJob]:
         """Every page of the site, in a fixed order, not yet rendered."""
         model = self.model
         yield PageJob("", "home", self._home_slugs(), (), self.render_home)
-        for slug in self.views:
-            more = tuple(v.slug for v in self.more_like(slug))
-            yield PageJob(self.views[slug].url, "article", (slug,) + more, (),
+        for article in model.articles:
+            slug = article.slug
+            yield PageJob(article.url, "article", (slug,) + self.related_slugs(slug), (),
                           lambda slug=slug: self.render_article(slug))
         for list_page in model.list_pages:
             yield PageJob(list_page.url, list_page.kind, list_page.article_slugs,
@@ -266,10 +272,13 @@ class SiteRenderer:
 
     def more_like(self, slug: str) -> list[ArticleView]:
         """Up to five related items (newsgen.related): by shared topics and text, then by time."""
+        return [self.views[s] for s in self.related_slugs(slug)]
+
+    def related_slugs(self, slug: str) -> tuple[str, ...]:
         if self._related is None:
             from .related import related_items
             self._related = related_items(self.model, MORE_ITEMS)
-        return [self.views[s] for s in self._related.get(slug, ())]
+        return self._related.get(slug, ())
 
     def list_heading(self, list_page: ListPage) -> str:
         locale, digits = self.config.date_locale, self.config.digits

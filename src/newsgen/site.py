@@ -9,9 +9,8 @@ from math import ceil
 from .arabic import normalize
 from .config import SiteConfig
 from .errors import Diagnostics
-from .filing import KeywordRules, learned_filing, resolve_topic_name
+from .filing import KeywordRules, learned_filing, topic_key
 from .model import ArchivePeriod, Article, ListPage, Pagination, SiteModel, StandingPage, Topic
-from .slugs import make_slug
 
 # First path segments that newsgen writes itself; a standing page may not take them.
 RESERVED_SEGMENTS = {"articles", "topics", "archive", "assets", "page", "search", "pagefind", "feeds",
@@ -89,18 +88,19 @@ def file_articles(articles: list[Article], config: SiteConfig,
     rules = KeywordRules.from_config(config)
     undeclared: dict[str, str] = {}
     warned: set[str] = set()
+    keys_of: dict[str, str] = {}  # topic name as written -> key ("" when it has no letters)
+    declared = {t.key for t in config.topics}
     filed = []
     for article in articles:
         keys: list[str] = []
         for name in article.topics:
-            topic = resolve_topic_name(name, config.topics)
-            if topic is not None:
-                key = topic.key
-            else:
-                key = make_slug(name, "latin" if config.slugs == "latin" else "arabic") or make_slug(name, "latin")
-                if not key:
-                    diagnostics.warning(f"topic {name!r} has no letters or digits and is ignored", article.path)
-                    continue
+            if name not in keys_of:
+                keys_of[name] = topic_key(name, config)
+            key = keys_of[name]
+            if not key:
+                diagnostics.warning(f"topic {name!r} has no letters or digits and is ignored", article.path)
+                continue
+            if key not in declared:
                 undeclared.setdefault(key, name)
                 if normalize(name) not in warned:
                     warned.add(normalize(name))
@@ -109,7 +109,10 @@ def file_articles(articles: list[Article], config: SiteConfig,
                                         article.path)
             if key not in keys:
                 keys.append(key)
-        filed.append(replace(article, topic_keys=tuple(keys), topics_inferred=not keys))
+        # Loaders resolve the keys already (see `topic_key`): the record is copied only when they differ.
+        if tuple(keys) != article.topic_keys or article.topics_inferred != (not keys):
+            article = replace(article, topic_keys=tuple(keys), topics_inferred=not keys)
+        filed.append(article)
     # Items without topics: the learned filing when it is confident, else keyword rules, else the fallback.
     learned = learned_filing(filed, config)
     for i, article in enumerate(filed):

@@ -10,6 +10,7 @@ from ..cache import RecordEntry, digest
 from ..config import SiteConfig
 from ..errors import ContentError, Diagnostics
 from ..model import Article, StandingPage
+from ..terms import TermCounts, terms_of
 from ..slugs import is_safe_slug, make_slug, slug_from_path
 from .fields import read_fields
 from .frontmatter import decode, split_front_matter
@@ -86,11 +87,12 @@ def load_articles(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool 
             continue
         content = digest(data)
         if entry is not None and entry.content == content:
-            current[key] = RecordEntry(stat.st_size, stat.st_mtime_ns, content, entry.article, entry.problems)
+            current[key] = RecordEntry(stat.st_size, stat.st_mtime_ns, content, entry.article, entry.problems,
+                                       entry.terms)
         else:
             to_parse.append((path, stat, data, content))
-    for (path, stat, _, content), (article, problems) in zip(to_parse, parse_many(to_parse, config)):
-        current[str(path)] = RecordEntry(stat.st_size, stat.st_mtime_ns, content, article, problems)
+    for (path, stat, _, content), (article, problems, terms) in zip(to_parse, parse_many(to_parse, config)):
+        current[str(path)] = RecordEntry(stat.st_size, stat.st_mtime_ns, content, article, problems, terms)
 
     articles = []
     for entry in current.values():
@@ -107,7 +109,7 @@ PARALLEL_FROM = 300  # below this, starting worker processes costs more than it 
 
 
 def parse_many(files: list[tuple[Path, os.stat_result, bytes, str]], config: SiteConfig):
-    """(article, problems) for each file, across the cores when there are many."""
+    """(article, problems, term counts) for each file, across the cores when there are many."""
     workers = min(os.cpu_count() or 1, 8)
     jobs = [(path, data) for path, _, data, _ in files]
     if len(jobs) < PARALLEL_FROM or workers < 2:
@@ -125,7 +127,10 @@ def _parse_one(job: tuple[Path, bytes], config: SiteConfig):
     path, data = job
     diagnostics = Diagnostics()
     article = load_article(path, config, diagnostics, data)
-    return article, diagnostics.problems
+    # Term counts for related items are worked out here, once per file version and in
+    # the worker processes, rather than over the whole archive at every build.
+    terms = TermCounts.pack(terms_of(article.title, article.text)) if article is not None else None
+    return article, diagnostics.problems, terms
 
 
 def load_pages(config: SiteConfig, diagnostics: Diagnostics) -> list[StandingPage]:

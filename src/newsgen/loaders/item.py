@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..arabic import count_words
 from ..config import SiteConfig
 from ..errors import Diagnostics
+from ..filing import topic_key
 from ..model import Article
 from ..slugs import is_safe_slug, make_slug, slug_from_path
 from .fields import date_from_file_name, read_fields
@@ -51,6 +52,8 @@ def make_article(source: Source, body_html: str, blocks: list[tuple[str, str]], 
     summary = fields.summary or _trim_words(paragraphs[0] if paragraphs else "", config.summary_words)
     body_text = "\n".join(text for _, text in blocks)
     date = fields.date or date_from_file_name(path, config.tz)
+    # Resolved here, in the worker and once per file version, rather than at every build.
+    topic_keys = tuple(dict.fromkeys(key for key in (topic_key(name, config) for name in fields.topics) if key))
     return Article(
         path=path,
         title=title,
@@ -71,6 +74,8 @@ def make_article(source: Source, body_html: str, blocks: list[tuple[str, str]], 
         image_alt=fields.image_alt,
         word_count=count_words(body_text),
         slug_line=fields.lines.get("slug", 0),
+        topic_keys=topic_keys,
+        topics_inferred=not topic_keys,
     )
 
 

@@ -1,0 +1,124 @@
+"""How long `newsgen build` takes after a cold build: nothing changed, one item's body, topics or date.
+
+Uses the sites `build_speed.py` prepares (`bench/out/sites/<N>/newsgen/`; run it first,
+e.g. `python bench/build_speed.py --items 10000 --tools bare --runs 1`). For each item
+count it makes a copy of that site's items, builds it cold once (timed too), then times,
+R times each and in turns, a rebuild with nothing changed and rebuilds after editing one
+item: a sentence added to its body, its topic changed, its date moved by a year. Every
+edit is undone by the next build of the same kind, so each timed build changes exactly
+one item. It prints median wall time, CPU time and peak memory (newsgen's own process)
+and the ratio of each rebuild to the cold build measured in the same run.
+
+    python bench/rebuild_speed.py [--items 1000 10000] [--runs 5] [--search]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+DEFAULT_WORK = BENCH / "out"
+EDITS = ("nothing", "body", "topics", "date")
+TOPICS = ("culture", "economy", "sport", "technology", "world", "middle-east")
+
+
+def run_build(site: Path, config: str) -> dict:
+    """One `newsgen build` in its own process: wall and CPU seconds (its worker processes
+    included), and the peak RSS of the largest of those processes."""
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "newsgen.cli", "build", "--quiet", "--config", config],
+                               cwd=site, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    stderr = process.stderr.read() if process.stderr else ""
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"newsgen build failed in {site}:\n{stderr[-2000:]}")
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024}
+
+
+def edit(item: Path, kind: str, turn: int) -> None:
+    text = item.read_text(encoding="utf-8")
+    head, _, body = text.partition("\n---\n")
+    if kind == "body":
+        body = body.rstrip("\n") + f"\n\nفقرة أضيفت للقياس رقم {turn}.\n"
+    elif kind == "topics":
+        head = re.sub(r"(?m)^topics: .*$", f"topics: [{TOPICS[turn % len(TOPICS)]}]", head)
+    elif kind == "date":
+        def shift(match: re.Match) -> str:
+            return f"date: {int(match.group(1)) + (1 if turn % 2 == 0 else -1)}{match.group(2)}"
+        head = re.sub(r"(?m)^date: (\d{4})(.*)$", shift, head)
+    item.write_text(f"{head}\n---\n{body}", encoding="utf-8")
+
+
+def measure(count: int, runs: int, work: Path, search: bool) -> dict:
+    source = work / "sites" / str(count) / "newsgen"
+    if not (source / "items").is_dir():
+        raise SystemExit(f"{source}/items is missing: run `python bench/build_speed.py --items {count}` first")
+    site = work / "rebuild" / str(count)
+    shutil.rmtree(site, ignore_errors=True)
+    site.mkdir(parents=True)
+    shutil.copytree(source / "items", site / "items")
+    config = "site.toml" if search else "site-nosearch.toml"
+    shutil.copy(source / config, site / config)
+    items = sorted((site / "items").glob("*.md"))
+    item = items[len(items) // 2]
+    cold = run_build(site, config)
+    timings: dict[str, list[dict]] = {kind: [] for kind in EDITS}
+    for turn in range(runs):
+        for kind in EDITS:
+            if kind != "nothing":
+                edit(item, kind, turn)
+            timings[kind].append(run_build(site, config))
+    return {"items": count, "cold": cold, "timings": timings}
+
+
+def median(values: list[dict], key: str) -> float:
+    return statistics.median(v[key] for v in values)
+
+
+def table(result: dict) -> str:
+    cold = result["cold"]
+    lines = [f"### {result['items']:,} items",
+             "",
+             "| build | wall s | × cold | CPU s | peak RSS MiB |",
+             "|---|---:|---:|---:|---:|",
+             f"| cold (no cache, empty output) | {cold['wall']:.2f} | 1.000 | {cold['cpu']:.2f} | "
+             f"{cold['rss_mib']:.0f} |"]
+    names = {"nothing": "nothing changed", "body": "one item's body edited",
+             "topics": "one item's topics changed", "date": "one item's date moved"}
+    for kind in EDITS:
+        runs = result["timings"][kind]
+        wall = median(runs, "wall")
+        lines.append(f"| {names[kind]} | {wall:.2f} | {wall / cold['wall']:.3f} | {median(runs, 'cpu'):.2f} | "
+                     f"{median(runs, 'rss_mib'):.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, nargs="+", default=[1000])
+    parser.add_argument("--runs", type=int, default=5, help="timed rebuilds of each kind (default 5)")
+    parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
+    parser.add_argument("--search", action="store_true", help="with the search index (default: search off)")
+    args = parser.parse_args(argv)
+    print(f"Rebuild benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+          f"{os.cpu_count()} CPUs; load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    for count in args.items:
+        result = measure(count, args.runs, args.work, args.search)
+        print()
+        print(table(result))
+    print(f"\nLoad average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Rendering across processes gives what rendering in one gives."""
+
+import os
+
+import pytest
+
+from conftest import write_site
+from newsgen.build import build
+from newsgen.config import load_config
+from newsgen.errors import TemplateError
+from newsgen.parallel import map_forked
+
+
+def _square(n):
+    return n * n, os.getpid()
+
+
+def test_results_keep_the_order_of_the_items_and_come_from_several_processes():
+    results = map_forked(_square, list(range(101)), workers=3)
+    assert [value for value, _ in results] == [n * n for n in range(101)]
+    assert len({pid for _, pid in results}) == 3
+    assert os.getpid() in {pid for _, pid in results}  # this process takes a share too
+
+
+def test_progress_is_reported_while_the_work_is_shared():
+    seen = []
+    map_forked(_square, list(range(200)), workers=2, progress=seen.append)
+    assert seen and seen == sorted(seen) and max(seen) <= 200
+
+
+def _fails_on_seven(n):
+    if n == 7:
+        raise TemplateError("the template broke", "templates/article.html", 12)
+    return n
+
+
+def test_a_users_error_in_a_child_is_raised_as_itself_with_its_place():
+    with pytest.raises(TemplateError) as caught:
+        map_forked(_fails_on_seven, list(range(20)), workers=2)  # 7 is in the child's share
+    assert str(caught.value) == "templates/article.html:12: the template broke"
+
+
+def _bug(n):
+    if n == 3:
+        raise KeyError("oops")
+    return n
+
+
+def test_a_bug_in_a_child_comes_back_with_its_traceback():
+    with pytest.raises(RuntimeError, match=r"(?s)KeyError: 'oops'.*"):
+        map_forked(_bug, list(range(10)), workers=2)
+
+
+def _items(count):
+    return {f"item-{n:03d}.md": f"---\ntitle: خبر رقم {n}\ndate: 2024-0{1 + n % 9}-1{n % 10}T08:00:00+03:00\n"
+                                f"topics: [{'اقتصاد' if n % 2 else 'سياسة'}]\n---\nنص الخبر رقم {n} عن "
+                                f"{'الأسواق والأسعار' if n % 3 else 'الحكومة والبرلمان'}.\n"
+            for n in range(count)}
+
+
+def _tree(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_site_rendered_by_two_processes_is_byte_for_byte_the_one_rendered_by_one(tmp_path):
+    site = write_site(tmp_path, _items(60))
+    config = load_config(site / "site.toml")
+    build(config, output=tmp_path / "one", use_cache=False, workers=1)
+    build(config, output=tmp_path / "two", use_cache=False, workers=2)
+    one, two = _tree(tmp_path / "one"), _tree(tmp_path / "two")
+    assert len(one) > 60 and one == two
+
+
+def test_a_template_error_in_a_worker_fails_the_build_and_keeps_the_previous_output(tmp_path):
+    site = write_site(tmp_path, _items(30))
+    config = load_config(site / "site.toml")
+    build(config, use_cache=False, workers=2)
+    before = _tree(config.output_dir)
+    (site / "templates").mkdir(exist_ok=True)
+    # Only one item's page fails, whichever process renders it.
+    (site / "templates" / "article.html").write_text(
+        '{% extends "base.html" %}{% block content %}{{ article.nope if article.title.endswith("10") '
+        'else article.title }}{% endblock %}\n', encoding="utf-8")
+    with pytest.raises(TemplateError, match="article.html"):
+        build(config, use_cache=False, workers=2)
+    assert _tree(config.output_dir) == before
