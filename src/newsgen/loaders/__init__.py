@@ -23,18 +23,52 @@ LOADERS: dict[str, Loader] = {".md": load_markdown, ".txt": load_plaintext}
 
 def find_item_files(folders: tuple[Path, ...] | list[Path], suffixes=tuple(LOADERS)) -> list[Path]:
     """Every item file below the folders, in a stable order; `.`/`_` names skipped."""
-    found: list[Path] = []
+    return [Path(name) for name, _ in scan_item_files(folders, suffixes)]
+
+
+def scan_item_files(folders: tuple[Path, ...] | list[Path],
+                    suffixes=tuple(LOADERS)) -> list[tuple[str, os.stat_result | OSError]]:
+    """(path, stat) of every item file below the folders, in a stable order; the error
+    instead of the stat when the file cannot be read (a link to nowhere, say).
+
+    Paths stay strings here: making a `Path` for each of tens of thousands of files
+    costs more than reading the directories.
+    """
+    found: list[tuple[str, os.stat_result | OSError]] = []
+
+    def walk(folder: str) -> None:
+        """A folder's files, then its sub-folders, each by name (the order of `os.walk`)."""
+        try:
+            with os.scandir(folder) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError:
+            return
+        folders = []
+        for entry in entries:
+            if entry.name.startswith((".", "_")):
+                continue
+            try:
+                if entry.is_dir():
+                    if not entry.is_symlink():  # links to folders are not followed
+                        folders.append(entry.path)
+                elif os.path.splitext(entry.name)[1].lower() in suffixes:
+                    found.append((entry.path, _stat(entry)))
+            except OSError:
+                continue
+        for path in folders:
+            walk(path)
+
     for folder in folders:
-        if not folder.is_dir():
-            continue
-        for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
-            for name in sorted(filenames):
-                if name.startswith((".", "_")):
-                    continue
-                if os.path.splitext(name)[1].lower() in suffixes:
-                    found.append(Path(dirpath) / name)
+        if folder.is_dir():
+            walk(str(folder))
     return found
+
+
+def _stat(entry: os.DirEntry) -> os.stat_result | OSError:
+    try:
+        return entry.stat()
+    except OSError as exc:
+        return exc
 
 
 def display_path(path: Path, root: Path) -> str:
@@ -73,14 +107,16 @@ def load_articles(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool 
     previous = records if records is not None else {}
     current: dict[str, RecordEntry] = {}
     to_parse: list[tuple[Path, os.stat_result, bytes, str]] = []
-    for path in find_item_files(config.item_dirs):
-        key = str(path)
+    for key, stat in scan_item_files(config.item_dirs):
+        if isinstance(stat, OSError):
+            diagnostics.error(f"cannot read the file: {stat.strerror}", display_path(Path(key), config.root))
+            continue
+        entry = previous.get(key)
+        if entry is not None and entry.size == stat.st_size and entry.mtime_ns == stat.st_mtime_ns:
+            current[key] = entry
+            continue
+        path = Path(key)
         try:
-            stat = path.stat()
-            entry = previous.get(key)
-            if entry is not None and entry.size == stat.st_size and entry.mtime_ns == stat.st_mtime_ns:
-                current[key] = entry
-                continue
             data = path.read_bytes()
         except OSError as exc:
             diagnostics.error(f"cannot read the file: {exc.strerror}", display_path(path, config.root))
