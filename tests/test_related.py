@@ -181,3 +181,22 @@ def test_packed_term_counts_read_like_the_counts_they_pack():
     assert len(packed) == len(counts) and dict(packed.items()) == dict(counts)
     assert pickle.loads(pickle.dumps(packed)) == packed
     assert len(terms.TermCounts.pack({})) == 0 and list(terms.TermCounts.pack({})) == []
+
+
+def test_a_vocabulary_kept_across_edits_gives_what_a_fresh_one_gives():
+    from dataclasses import replace
+
+    from newsgen.related import Vocabulary
+    model = fixture_model()
+    counts = {a.path: terms.TermCounts.pack(terms_of(a.title, a.text)) for a in model.articles}
+    vocabulary = Vocabulary()
+    assert related_items(model, term_counts=counts, vocabulary=vocabulary) == related_items(model)
+    # One item rewritten about another story: its counts change, the others' objects stay.
+    edited = model.articles[3]
+    other = model.articles[-1]
+    text = f"{edited.title}\n{other.text} كلمة جديدة تماما"
+    articles = [replace(a, text=text) if a is edited else a for a in model.articles]
+    model = build_site_model(articles, [], CONFIG, Diagnostics())
+    counts[edited.path] = terms.TermCounts.pack(terms_of(edited.title, text))
+    assert related_items(model, term_counts=counts, vocabulary=vocabulary) == related_items(model)
+    assert "كلمه" in vocabulary.ids or "جديده" in vocabulary.ids  # the new words were added

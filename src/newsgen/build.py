@@ -103,7 +103,7 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     started = time.perf_counter()
     build_time = resolve_build_time(build_time)  # a bad SOURCE_DATE_EPOCH stops the build before any work
     target = (output or config.output_dir).absolute()
-    key = digest(code_digest(), config_digest(config), f"drafts={drafts}")
+    key = cache_key(config, drafts)
     if cache is None or cache.key != key:
         cache = BuildCache.load(config, key) if use_cache else BuildCache(key=key)
     diagnostics = Diagnostics()
@@ -114,6 +114,11 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     finally:
         if use_cache:
             cache.save(config)  # parsed records are worth keeping even when the build fails
+
+
+def cache_key(config: SiteConfig, drafts: bool) -> str:
+    """What a build cache belongs to: newsgen's code, the configuration, drafts or not."""
+    return digest(code_digest(), config_digest(config), f"drafts={drafts}")
 
 
 def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Diagnostics,
@@ -255,8 +260,10 @@ def related_lists(model: SiteModel, cache: BuildCache) -> dict[str, tuple[str, .
     if cache.related is not None and cache.related[0] == key:
         return cache.related[1]
     counts = {path: entry.terms for path, entry in entries.items() if entry.terms is not None}
-    from .related import related_items  # numpy, imported only by builds that rank related items
-    related = related_items(model, MORE_ITEMS, term_counts=counts)
+    from .related import Vocabulary, related_items  # numpy: imported only by builds that rank them
+    if cache.vocabulary is None:
+        cache.vocabulary = Vocabulary()
+    related = related_items(model, MORE_ITEMS, term_counts=counts, vocabulary=cache.vocabulary)
     cache.related = (key, related)
     return related
 
@@ -329,7 +336,7 @@ class SiteBuilder:
 
     def build(self) -> BuildReport:
         if self.cache is None:
-            self.cache = BuildCache.load(self.config, "")
+            self.cache = BuildCache.load(self.config, cache_key(self.config, self.drafts))
         defer = self._defer if self._later is not None else None
         # Rendering forks worker processes for large builds; not while the search index of an
         # earlier build is being written in a thread, whose locks a forked child would inherit held.

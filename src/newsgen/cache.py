@@ -90,6 +90,8 @@ class BuildCache:
     output: str = ""  # the output folder these describe
     related: tuple[str, dict[str, tuple[str, ...]]] | None = None  # (digest of the inputs, related items)
     groups: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)  # feeds...: fingerprint, files
+    # Kept in memory only, for builds in the same process (serve): related items' term ids.
+    vocabulary: object | None = field(default=None, repr=False)
     # What is on disk now: each shard's (path, entry) pairs, and the rest's values.
     _saved_shards: dict[int, list[tuple[str, RecordEntry]]] = field(default_factory=dict, repr=False)
     _saved_rest: tuple | None = field(default=None, repr=False)

@@ -191,15 +191,57 @@ class Postings(Mapping):
 _BLOCK_ENTRIES = 1 << 16
 
 
-def _term_columns(documents: Sequence[Mapping[str, int]]) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Each (document, term) entry's column, in the documents' own order, and the terms by column."""
-    ids: dict[str, int] = defaultdict(count().__next__)
-    first_seen = np.fromiter(map(ids.__getitem__, chain.from_iterable(documents)), np.int32,
-                             sum(map(len, documents)))
-    terms = tuple(sorted(ids))
-    column_of_id = np.empty(len(terms), np.int32)
-    column_of_id[np.fromiter(map(ids.__getitem__, terms), np.int64, len(terms))] = np.arange(len(terms))
-    return column_of_id[first_seen], terms
+class Vocabulary:
+    """Term ids, and each document's entries as arrays, kept from one ranking to the next.
+
+    A long-running process (newsgen serve) keeps one, so that after an edit only the edited
+    item's terms are looked up; the ids are internal, columns still follow code-point order.
+    """
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.terms: list[str] = []
+        self._arrays: dict[int, tuple[Mapping[str, int], np.ndarray, np.ndarray]] = {}
+        self._columns: np.ndarray | None = None  # column of each id, for `len(terms)` ids
+        self._titles: dict[str, str] = {}
+
+    def titles(self, articles: Sequence[Article]) -> list[str]:
+        """Each article's headline as compared for "the same headline", normalized once."""
+        known, self._titles = self._titles, {}
+        for article in articles:
+            title = article.title
+            self._titles[title] = known[title] if title in known else _normalized(title).strip()
+        return [self._titles[article.title] for article in articles]
+
+    def entries(self, documents: Sequence[Mapping[str, int]]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Each document's term ids and counts; only these documents' arrays are kept."""
+        kept: dict[int, tuple[Mapping[str, int], np.ndarray, np.ndarray]] = {}
+        ids, counts = [], []
+        for document in documents:
+            found = self._arrays.get(id(document))
+            if found is None or found[0] is not document:
+                found = (document, np.fromiter(map(self._id, document), np.int32, len(document)),
+                         np.fromiter(document.values(), np.int32, len(document)))
+            kept[id(document)] = found
+            ids.append(found[1])
+            counts.append(found[2])
+        self._arrays = kept
+        return ids, counts
+
+    def _id(self, word: str) -> int:
+        found = self.ids.get(word)
+        if found is None:
+            found = self.ids[word] = len(self.terms)
+            self.terms.append(word)
+        return found
+
+    def columns(self) -> tuple[np.ndarray, tuple[str, ...]]:
+        """The column of each id, and the terms by column (code-point order)."""
+        if self._columns is None or len(self._columns) != len(self.terms):
+            order = sorted(range(len(self.terms)), key=self.terms.__getitem__)
+            self._columns = np.empty(len(self.terms), np.int32)
+            self._columns[np.array(order, np.int64)] = np.arange(len(self.terms), dtype=np.int32)
+        return self._columns, tuple(sorted(self.terms))
 
 
 def _strongest_terms(counted: SparseRows, frequency: np.ndarray, total: int, limit: int
@@ -221,15 +263,20 @@ def _strongest_terms(counted: SparseRows, frequency: np.ndarray, total: int, lim
     return rows[strongest], columns[strongest], weights[strongest]
 
 
-def top_vectors(documents: Sequence[Mapping[str, int]], limit: int = TOP_TERMS) -> TermVectors:
+def top_vectors(documents: Sequence[Mapping[str, int]], limit: int = TOP_TERMS,
+                vocabulary: Vocabulary | None = None) -> TermVectors:
     """Each document's `limit` strongest terms by TF-IDF, as a unit vector.
 
     Terms found in only one document cannot relate it to another and are left out, as are terms
     found in every one (they weigh nothing). Ties go to the term first in code-point order.
     """
     total = len(documents)
-    columns, terms = _term_columns(documents)
-    counts = np.fromiter(chain.from_iterable(d.values() for d in documents), np.int32, len(columns))
+    vocabulary = vocabulary if vocabulary is not None else Vocabulary()
+    ids, counted_terms = vocabulary.entries(documents)
+    column_of_id, terms = vocabulary.columns()
+    empty = np.zeros(0, np.int32)
+    columns = column_of_id[np.concatenate(ids)] if ids else empty
+    counts = np.concatenate(counted_terms) if counted_terms else empty
     present = counts > 0  # a term counted 0 times is not in the document
     frequency = np.bincount(columns if present.all() else columns[present], minlength=len(terms))
     sizes = np.fromiter(map(len, documents), np.int64, total)
@@ -350,16 +397,20 @@ def similar(vectors: TermVectors, topics: Sequence[tuple[str, ...]], titles: Seq
 
 
 def related_items(model: SiteModel, limit: int = MAX_RELATED,
-                  term_counts: Mapping[str, Mapping[str, int]] | None = None) -> dict[str, tuple[str, ...]]:
+                  term_counts: Mapping[str, Mapping[str, int]] | None = None,
+                  vocabulary: Vocabulary | None = None) -> dict[str, tuple[str, ...]]:
     """Slug -> the slugs of up to `limit` related items, best first; never the item itself.
 
     `term_counts` maps an item's path to its `terms_of(title, text)` (a Counter or any mapping of
     term to count), computed earlier, say when the item was read; items not in it are counted here.
+    `vocabulary`, kept from an earlier call over mostly the same count objects, saves looking
+    their terms up again.
     """
     articles = model.articles
     documents = [_counts(a, term_counts) for a in articles]
-    titles = [_normalized(a.title).strip() for a in articles]
-    found = similar(top_vectors(documents), [a.topic_keys for a in articles], titles, limit)
+    vocabulary = vocabulary if vocabulary is not None else Vocabulary()
+    titles = vocabulary.titles(articles)
+    found = similar(top_vectors(documents, vocabulary=vocabulary), [a.topic_keys for a in articles], titles, limit)
     positions = {t.key: {slug: i for i, slug in enumerate(t.article_slugs)} for t in model.topics}
     topics = {t.key: t for t in model.topics}
     result = {}

@@ -110,6 +110,10 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            # A template is read once per environment: checking its file's time at every
+            # include costs a stat per include per page. Serve makes a new environment when
+            # a template changes (see `build.SiteBuilder`).
+            auto_reload=False,
         )
         locale, digits, tz = config.date_locale, config.digits, config.tz
 

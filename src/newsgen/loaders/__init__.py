@@ -51,7 +51,7 @@ def scan_item_files(folders: tuple[Path, ...] | list[Path],
                 if entry.is_dir():
                     if not entry.is_symlink():  # links to folders are not followed
                         folders.append(entry.path)
-                elif os.path.splitext(entry.name)[1].lower() in suffixes:
+                elif entry.name.lower().endswith(suffixes):
                     found.append((entry.path, _stat(entry)))
             except OSError:
                 continue
