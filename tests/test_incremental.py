@@ -161,3 +161,28 @@ def test_a_templates_folder_made_after_the_first_build_overrides_the_theme(tmp_p
     apply(site, ("template", "<p>تذييل خاص</p>"))
     builder.build()
     assert "تذييل خاص" in (site / "public/index.html").read_text("utf-8")
+
+
+def test_a_quick_build_keeps_related_items_for_a_moment_and_the_next_build_catches_up(tmp_path):
+    stories = {"سد": "السد والمياه والنهر والري", "قمح": "القمح والحصاد والمطاحن والخبز",
+               "ملعب": "الملعب والمباراة والهدف والفريق"}
+    files = {f"{key}-{n}.md": item_text(f"{key} {n}", f"{words} {key} رقم {n}", date=f"2024-05-0{n + 1}")
+             for key, words in stories.items() for n in range(3)}
+    site = write_site(tmp_path, files)
+    config = load_config(site / "site.toml")
+    builder = SiteBuilder(config, background_search=False)
+    builder.build()
+    # «سد-0» is rewritten about wheat: its related items change, and so do the wheat items'.
+    (site / "items" / "سد-0.md").write_text(item_text("سد 0", "القمح والحصاد والمطاحن والخبز قمح"), "utf-8")
+    quick = builder.build(quick=True)
+    assert quick.related_stale
+    caught_up = builder.build()
+    assert not caught_up.related_stale and caught_up.changed  # pages whose related items changed
+    assert builder.build(quick=True).related_stale is False  # nothing left to catch up
+    shutil.copytree(site, tmp_path / "cold", ignore=shutil.ignore_patterns("public", ".newsgen-cache"))
+    cold = load_config(tmp_path / "cold" / "site.toml")
+    build(cold, use_cache=False)
+    assert snapshot(site / "public") == snapshot(tmp_path / "cold" / "public")
+    # An added item is never quick: there are no related items of before for it.
+    (site / "items" / "جديد.md").write_text(item_text("جديد", "السد والمياه"), "utf-8")
+    assert builder.build(quick=True).related_stale is False

@@ -34,6 +34,7 @@ class BuildReport:
     changed: list[str] | None = None  # output paths written or removed
     rendered: int = 0  # pages rendered (the others were unchanged)
     details: list[str] = field(default_factory=list)  # for --verbose
+    related_stale: bool = False  # related items kept from before an edit; a build without `quick` is due
 
 
 def load_site(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool = False,
@@ -87,7 +88,8 @@ def finish_output(folder: Path, model: SiteModel, config: SiteConfig) -> None:
 def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = None,
           progress: Callable[[int, int], None] | None = None, cache: BuildCache | None = None,
           use_cache: bool = True, build_time: datetime | None = None, templates: Renderer | None = None,
-          defer: Callable[[Callable[[], None]], None] | None = None, workers: int | None = None) -> BuildReport:
+          defer: Callable[[Callable[[], None]], None] | None = None, workers: int | None = None,
+          quick: bool = False) -> BuildReport:
     """Build the site into its output folder; the previous output survives any failure.
 
     With a cache from an earlier build of the same output, unchanged files are not
@@ -98,7 +100,9 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     `templates` reuses a Jinja environment from an earlier build; `defer` takes
     the search index update of an incremental build to run later (serve hands it
     to a background thread so that the page reloads first). `workers` is how many
-    processes render pages (None: as many as pay off, up to the cores).
+    processes render pages (None: as many as pay off, up to the cores). `quick`
+    lets an edit keep the previous related items for a moment (see `related_lists`);
+    the report's `related_stale` then says a build without it is due.
     """
     started = time.perf_counter()
     build_time = resolve_build_time(build_time)  # a bad SOURCE_DATE_EPOCH stops the build before any work
@@ -110,7 +114,7 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     before = dict(cache.records)
     try:
         return _build(config, cache, target, diagnostics, before, started, drafts=drafts, progress=progress,
-                      build_time=build_time, templates=templates, defer=defer, workers=workers)
+                      build_time=build_time, templates=templates, defer=defer, workers=workers, quick=quick)
     finally:
         if use_cache:
             cache.save(config)  # parsed records are worth keeping even when the build fails
@@ -124,12 +128,14 @@ def cache_key(config: SiteConfig, drafts: bool) -> str:
 def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Diagnostics,
            before: dict, started: float, *, drafts: bool, progress: Callable[[int, int], None] | None,
            build_time: datetime | None, templates: Renderer | None,
-           defer: Callable[[Callable[[], None]], None] | None, workers: int | None) -> BuildReport:
+           defer: Callable[[Callable[[], None]], None] | None, workers: int | None,
+           quick: bool) -> BuildReport:
     model = load_site(config, diagnostics, drafts=drafts, records=cache.records)
     parsed = sum(1 for key, entry in cache.records.items() if before.get(key) is not entry)
     loaded = time.perf_counter()
 
-    renderer = SiteRenderer(model, config, templates, related=related_lists(model, cache))
+    related, stale = related_lists(model, cache, stale_ok=quick)
+    renderer = SiteRenderer(model, config, templates, related=related)
     jobs = list(renderer.jobs())
     prints = Fingerprints.of(model, config, jobs, cache)
     fingerprints = prints.pages
@@ -202,7 +208,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
     return BuildReport(
         items=len(model.articles), pages=pages, topics=len(model.topics), undated=len(model.undated),
         files=len(files), seconds=finished - started, warnings=diagnostics.warnings,
-        changed=changed, rendered=total, details=details,
+        changed=changed, rendered=total, details=details, related_stale=stale,
     )
 
 
@@ -248,24 +254,34 @@ def render_pages(jobs: list[PageJob], handle: Callable[[RenderedFile], PageResul
     return results + map_forked(lambda job: handle(job.render()), rest, workers, progress)
 
 
-def related_lists(model: SiteModel, cache: BuildCache) -> dict[str, tuple[str, ...]]:
-    """Related items of every article, from the cache when nothing they depend on changed.
+def related_lists(model: SiteModel, cache: BuildCache, *, stale_ok: bool = False
+                  ) -> tuple[dict[str, tuple[str, ...]], bool]:
+    """Related items of every article, from the cache when nothing they depend on changed;
+    and whether they are stale.
 
     They depend on every item's text, headline, slug, topics and place in the archive's
     order, all of which the records' content digests, slugs and topic keys stand for.
+    With `stale_ok`, the previous lists serve while they still name only items of the
+    site and cover every item (an edit, not an addition); the cache keeps saying they
+    are out of date, so the next build ranks them again.
     """
     entries = {entry.article.path: entry for entry in cache.records.values() if entry.article}
     key = digest(str(MORE_ITEMS), *(f"{a.path}\0{entries[a.path].content}\0{a.slug}\0{a.topic_keys}"
                                      for a in model.articles))
     if cache.related is not None and cache.related[0] == key:
-        return cache.related[1]
+        return cache.related[1], False
+    if stale_ok and cache.related is not None:
+        previous = cache.related[1]
+        if len(previous) == len(model.articles) and all(
+                a.slug in previous and all(s in model.by_slug for s in previous[a.slug]) for a in model.articles):
+            return previous, True
     counts = {path: entry.terms for path, entry in entries.items() if entry.terms is not None}
     from .related import Vocabulary, related_items  # numpy: imported only by builds that rank them
     if cache.vocabulary is None:
         cache.vocabulary = Vocabulary()
     related = related_items(model, MORE_ITEMS, term_counts=counts, vocabulary=cache.vocabulary)
     cache.related = (key, related)
-    return related
+    return related, False
 
 
 def template_folders(config: SiteConfig) -> list[Path]:
@@ -334,7 +350,7 @@ class SiteBuilder:
         self._later = ThreadPoolExecutor(max_workers=1) if background_search else None
         self._deferred: Future | None = None
 
-    def build(self) -> BuildReport:
+    def build(self, quick: bool = False) -> BuildReport:
         if self.cache is None:
             self.cache = BuildCache.load(self.config, cache_key(self.config, self.drafts))
         defer = self._defer if self._later is not None else None
@@ -342,7 +358,7 @@ class SiteBuilder:
         # earlier build is being written in a thread, whose locks a forked child would inherit held.
         busy = self._deferred is not None and not self._deferred.done()
         return build(self.config, drafts=self.drafts, output=self.output, cache=self.cache,
-                     templates=self._renderer(), defer=defer, workers=1 if busy else None)
+                     templates=self._renderer(), defer=defer, workers=1 if busy else None, quick=quick)
 
     def _defer(self, work: Callable[[], None]) -> None:
         assert self._later is not None

@@ -43,6 +43,7 @@ STATUS_PATH = PREFIX + "status"
 
 DEBOUNCE = 0.04        # seconds of quiet after the last file event before rebuilding
 MAX_DELAY = 0.6        # a rebuild starts at the latest this long after a burst began
+RELATED_AFTER = 0.15   # seconds between an edit's rebuild and the one that ranks related items again
 KEEPALIVE = 15.0       # seconds between SSE comments that keep idle streams open
 RETRY_MS = 1000        # what an EventSource waits before reconnecting
 IDLE_TIMEOUT = 120.0   # an idle keep-alive connection is closed after this long
@@ -391,14 +392,20 @@ class Preview:
     def rebuild(self, changes: list[Change], *, first: bool = False) -> None:
         self.building = True
         try:
-            self._rebuild(changes, first)
+            if self._rebuild(changes, first):
+                # The edited page is out with the related items of before the edit; rank them
+                # again now that the tab is reloading, and reload the pages whose lists changed.
+                time.sleep(RELATED_AFTER)
+                self._rebuild([], False, quick=False)
         except Exception as exc:  # a bug must not take the preview down
             self.console.debug(traceback.format_exc())
             self._failed([f"error: the build stopped unexpectedly: {type(exc).__name__}: {exc}"])
         finally:
             self.building = False
 
-    def _rebuild(self, changes: list[Change], first: bool) -> None:
+    def _rebuild(self, changes: list[Change], first: bool, quick: bool = True) -> bool:
+        """Build and tell the tabs; True when the related items were kept from before (see
+        `build.related_lists`) and a build ranking them again is due."""
         if changes:
             names = sorted({_shown(c.path, self.config.root) for c in changes})
             self.console.debug(f"{time.strftime('%H:%M:%S')} changed: {', '.join(names[:5])}"
@@ -410,7 +417,7 @@ class Preview:
             except NewsgenError as exc:
                 self._config_stale = True
                 self._failed(_messages(exc))
-                return
+                return False
             self._config_stale = False
             self.config = config
             self.builder = SiteBuilder(config, drafts=self.drafts)
@@ -419,12 +426,13 @@ class Preview:
         css_only = not reconfigure and self._css_only(changes)
         started = time.perf_counter()
         try:
-            report = self.builder.build()
+            report = self.builder.build(quick=quick and not first)
         except NewsgenError as exc:
             self._failed(_messages(exc))
-            return
+            return False
         seconds = time.perf_counter() - started
         self._succeeded(report, seconds, css_only, first)
+        return report.related_stale
 
     def _css_only(self, changes: list[Change]) -> bool:
         if self.config.static_dir is None or not changes:
