@@ -30,7 +30,10 @@ _PACKAGE = Path(__file__).parent
 
 
 def digest(*parts: bytes | str) -> str:
-    data = b"\0".join(part.encode("utf-8") if isinstance(part, str) else part for part in parts)
+    try:
+        data = "\0".join(parts).encode("utf-8")  # type: ignore[arg-type]  # all text: one encode
+    except TypeError:
+        data = b"\0".join(part.encode("utf-8") if isinstance(part, str) else part for part in parts)
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
