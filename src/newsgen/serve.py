@@ -431,7 +431,7 @@ class Preview:
             self._failed(_messages(exc))
             return False
         seconds = time.perf_counter() - started
-        self._succeeded(report, seconds, css_only, first)
+        self._succeeded(report, seconds, css_only, first, "rebuilt" if quick else "related items ranked again")
         return report.related_stale
 
     def _css_only(self, changes: list[Change]) -> bool:
@@ -451,7 +451,7 @@ class Preview:
             seen_css = True
         return seen_css
 
-    def _succeeded(self, report, seconds: float, css_only: bool, first: bool) -> None:
+    def _succeeded(self, report, seconds: float, css_only: bool, first: bool, done: str = "rebuilt") -> None:
         changed = getattr(report, "changed", None)
         if changed is not None:
             changed = sorted(str(p).replace(os.sep, "/").lstrip("/") for p in changed)
@@ -471,7 +471,7 @@ class Preview:
         else:
             detail = "" if changed is None else f", {len(changed)} file{'s' if len(changed) != 1 else ''} changed"
             fixed = "; the errors are fixed" if was_broken else ""
-            self._say(f"{time.strftime('%H:%M:%S')} rebuilt in {seconds:.2f} s{detail}{fixed}")
+            self._say(f"{time.strftime('%H:%M:%S')} {done} in {seconds:.2f} s{detail}{fixed}")
         self.hub.publish("update", {"build": generation, "changed": changed, "css_only": css_only,
                                     "moved": moves, "errors": None})
 
