@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import re
 import unicodedata
+from collections import Counter
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from bs4 import BeautifulSoup
 
+import newsgen.search
 from newsgen.arabic import folding_tables, normalize, stems, strip_marks, words
+from newsgen.build import load_site
 from newsgen.cli import main
-from newsgen.search import browser_tables, index_tokens, query_keys, word_matches
+from newsgen.config import load_config
+from newsgen.errors import Diagnostics
+from newsgen.search import (MANIFEST, SHARD_ITEMS, SearchIndexError, browser_tables, hide, index_tokens,
+                            query_keys, reveal, shard_count, shard_number, word_matches, write_search_index)
 
 from search_queries import FOLDING_WORDS, FOUND, NOTHING
 
@@ -23,13 +31,27 @@ def build(site: Path) -> int:
 
 
 def fragments(out: Path) -> list[dict]:
-    """Every record Pagefind stored, decoded (gzip, a signature, then JSON)."""
+    """Every record Pagefind stored in every shard, decoded (gzip, a signature, then JSON).
+
+    Each gets `shard` (its folder), `shown` (the metadata readers see, revealed) and
+    `words` (the indexed words, without the full stop Pagefind puts after a heading).
+    """
     records = []
-    for path in sorted((out / "pagefind" / "fragment").glob("*.pf_fragment")):
+    for path in sorted((out / "pagefind").glob("*/fragment/*.pf_fragment")):
         data = gzip.decompress(path.read_bytes())
         assert data.startswith(b"pagefind_dcd"), path
-        records.append(json.loads(data[len(b"pagefind_dcd"):]))
+        record = json.loads(data[len(b"pagefind_dcd"):])
+        record["shard"] = path.parent.parent.name
+        record["shown"] = {key: reveal(value) for key, value in record["meta"].items() if key != "title"}
+        record["words"] = [word.rstrip(".") for word in record["content"].split()]
+        records.append(record)
     return records
+
+
+def shard_folders(out: Path) -> list[Path]:
+    """The shard folders the manifest names, in its order."""
+    manifest = json.loads((out / "pagefind" / MANIFEST).read_text("utf-8"))
+    return [out / "pagefind" / name.rstrip("/") for name in manifest["shards"]]
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +71,23 @@ def built(tmp_path_factory) -> Path:
 # -- what the build writes -------------------------------------------------------------
 
 def test_the_index_and_the_search_page_are_written_by_default(built):
-    bundle = built / "pagefind"
-    for name in ("pagefind.js", "pagefind-worker.js", "pagefind-entry.json", "wasm.unknown.pagefind"):
-        assert (bundle / name).is_file() and (bundle / name).stat().st_size > 0, name
-    entry = json.loads((bundle / "pagefind-entry.json").read_text("utf-8"))
-    # One index, with no stemming of Pagefind's own: the only folding is newsgen's.
-    assert list(entry["languages"]) == ["und"] and entry["languages"]["und"]["wasm"] is None
+    shards = shard_folders(built)
+    # The sample is small: one shard; the manifest names it and nothing else is in the folder.
+    assert len(shards) == 1
+    assert {p.name for p in (built / "pagefind").iterdir()} == {MANIFEST, shards[0].name}
+    for bundle in shards:
+        for name in ("pagefind.js", "pagefind-worker.js", "pagefind-entry.json", "wasm.unknown.pagefind",
+                     "newsgen-shard.sha256"):
+            assert (bundle / name).is_file() and (bundle / name).stat().st_size > 0, name
+        entry = json.loads((bundle / "pagefind-entry.json").read_text("utf-8"))
+        # One language, undetermined, with no stemming of Pagefind's own: the only folding is
+        # newsgen's. Its private-use subtag names the shard in every record's id.
+        language = f"und-x-s{int(bundle.name[:3])}"
+        assert list(entry["languages"]) == [language] and entry["languages"][language]["wasm"] is None
+        assert all(p.name.startswith(language + "_") for p in (bundle / "fragment").iterdir())
+        # Pagefind's own interfaces are not used and not shipped.
+        assert not list(bundle.glob("pagefind-ui.*")) and not list(bundle.glob("pagefind-component-ui.*"))
     assert (built / "search" / "index.html").is_file()
-    # Pagefind's own interfaces are not used and not shipped.
-    assert not list(bundle.glob("pagefind-ui.*")) and not list(bundle.glob("pagefind-component-ui.*"))
 
 
 def test_every_published_item_is_indexed_and_drafts_are_not(built):
@@ -67,7 +97,7 @@ def test_every_published_item_is_indexed_and_drafts_are_not(built):
     # Each record names its item's page as `/articles/<slug>.html` (the page links to `articles/<slug>/`).
     urls = {r["url"] for r in records}
     assert urls == {"/" + p.parent.relative_to(built).as_posix() + ".html" for p in pages}
-    assert not any("جزران تقرّ ميزانية" in r["meta"]["headline"] for r in records)
+    assert not any("جزران تقرّ ميزانية" in r["shown"]["headline"] for r in records)
 
 
 def test_no_index_and_no_search_page_when_search_is_off(sample_site):
@@ -83,7 +113,7 @@ def test_no_index_and_no_search_page_when_search_is_off(sample_site):
 
 def test_turning_search_off_removes_an_earlier_index(sample_site):
     assert build(sample_site) == 0
-    assert (sample_site / "public" / "pagefind" / "pagefind.js").is_file()
+    assert (sample_site / "public" / "pagefind" / MANIFEST).is_file()
     config = sample_site / "site.toml"
     config.write_text(config.read_text("utf-8") + "\n[search]\nenabled = false\n", encoding="utf-8")
     assert build(sample_site) == 0
@@ -98,8 +128,9 @@ def test_a_rebuild_indexes_what_changed_and_leaves_nothing_beside_the_index(samp
     assert build(sample_site) == 0
     out = sample_site / "public"
     lake = record(fragments(out), "بحيرة الغزلان")
-    assert "فلامنغو" in lake["content"].split()
+    assert "فلامنغو" in lake["words"]
     assert not [p.name for p in out.iterdir() if p.name.startswith(".pagefind")]
+    assert not [p.name for p in (out / "pagefind").iterdir() if p.name.startswith(".")]
     assert not [p.name for p in sample_site.iterdir() if ".new-" in p.name or ".old-" in p.name]
 
 
@@ -107,7 +138,7 @@ def test_a_rebuild_that_changes_no_item_keeps_the_index(sample_site):
     assert build(sample_site) == 0
     bundle = sample_site / "public" / "pagefind"
     before = {p: p.stat().st_mtime_ns for p in bundle.rglob("*") if p.is_file()}
-    assert (bundle / "newsgen-index.sha256").is_file()
+    assert all((shard / "newsgen-shard.sha256").is_file() for shard in shard_folders(sample_site / "public"))
     (sample_site / "static").mkdir(exist_ok=True)
     (sample_site / "static" / "extra.css").write_text("p { color: inherit; }\n", encoding="utf-8")
     assert build(sample_site) == 0
@@ -115,16 +146,147 @@ def test_a_rebuild_that_changes_no_item_keeps_the_index(sample_site):
     assert {p: p.stat().st_mtime_ns for p in bundle.rglob("*") if p.is_file()} == before
 
 
+# -- shards ---------------------------------------------------------------------------
+
+SMALL_SHARDS = 6  # the sample's 21 items then make 4 shards
+LAKE = Path("seeds") / "content" / "2025" / "gazelle-lake-shrinking.md"
+
+
+@pytest.fixture
+def sharded(monkeypatch, sample_site) -> Path:
+    """The sample archive, indexed in 4 shards."""
+    monkeypatch.setattr(newsgen.search, "SHARD_ITEMS", SMALL_SHARDS)
+    return sample_site
+
+
+def loaded(site: Path):
+    config = load_config(site / "site.toml")
+    return load_site(config, Diagnostics()), config
+
+
+def file_state(folder: Path) -> dict[str, tuple[int, int]]:
+    """Each file below `folder`: its inode and modification time."""
+    return {p.relative_to(folder).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def edit(site: Path, item: Path = LAKE) -> None:
+    path = site / item
+    path.write_text(path.read_text("utf-8") + "\nوتعيش في البحيرة طيور الفلامنغو.\n", encoding="utf-8")
+
+
+def test_the_shard_count_is_a_power_of_two_that_changes_only_when_the_archive_doubles():
+    assert [shard_count(n) for n in (0, 1, SHARD_ITEMS)] == [1, 1, 1]
+    assert [shard_count(n) for n in (SHARD_ITEMS + 1, 2 * SHARD_ITEMS, 2 * SHARD_ITEMS + 1)] == [2, 2, 4]
+    for items in (1_000, 10_000, 50_000):
+        count = shard_count(items)
+        assert count & (count - 1) == 0 and SHARD_ITEMS / 2 < items / count <= SHARD_ITEMS
+
+
+def test_an_items_shard_follows_from_its_file_alone_and_shards_are_even():
+    paths = [f"items/{year}/item-{number}.md" for year in range(2015, 2025) for number in range(800)]
+    sizes = Counter(shard_number(path, 8) for path in paths)
+    assert len(sizes) == 8 and max(sizes.values()) < 1.1 * len(paths) / 8
+    # A digest of the path, the same on every machine and run (not Python's salted hash()).
+    assert shard_number("items/a.md", 16) == 15 and shard_number(LAKE.as_posix(), 4) == 1
+
+
+def test_a_site_is_indexed_in_shards_each_item_in_the_shard_of_its_file(sharded):
+    assert build(sharded) == 0
+    out = sharded / "public"
+    folders = shard_folders(out)
+    assert len(folders) == 4 and {p.name for p in (out / "pagefind").iterdir()} == {MANIFEST} | {f.name for f in folders}
+    model, _ = loaded(sharded)
+    by_url = {"/" + a.url.rstrip("/") + ".html": a for a in model.articles}
+    records = fragments(out)
+    assert sorted(unquote(r["url"]) for r in records) == sorted(by_url)
+    for r in records:
+        assert r["shard"].startswith(f"{shard_number(by_url[unquote(r['url'])].path, 4):03d}-"), r["url"]
+    manifest = json.loads((out / "pagefind" / MANIFEST).read_text("utf-8"))
+    assert manifest["items"] == len(model.articles)
+
+
+def test_editing_one_item_indexes_only_its_shard_again(sharded):
+    assert build(sharded) == 0
+    out = sharded / "public"
+    before = {folder.name: file_state(folder) for folder in shard_folders(out)}
+    edit(sharded)
+    assert build(sharded) == 0
+    after = {folder.name: file_state(folder) for folder in shard_folders(out)}
+    (gone,), (new,) = set(before) - set(after), set(after) - set(before)
+    assert gone[:3] == new[:3] == f"{shard_number(LAKE.as_posix(), 4):03d}"
+    # The other shards were not written again: the same files, inodes and times.
+    assert len(set(before) & set(after)) == 3
+    assert all(before[name] == after[name] for name in set(before) & set(after))
+    assert not (out / "pagefind" / gone).exists()
+    lake = record(fragments(out), "بحيرة الغزلان")
+    assert lake["shard"] == new and "فلامنغو" in lake["words"]
+
+
+def test_shards_no_longer_named_are_deleted(sharded, monkeypatch):
+    assert build(sharded) == 0
+    assert len(shard_folders(sharded / "public")) == 4
+    monkeypatch.setattr(newsgen.search, "SHARD_ITEMS", 1000)
+    edit(sharded)  # a build that changes nothing does not touch the index
+    assert build(sharded) == 0
+    (shard,) = shard_folders(sharded / "public")
+    assert {p.name for p in (sharded / "public" / "pagefind").iterdir()} == {MANIFEST, shard.name}
+    assert len(fragments(sharded / "public")) == len(loaded(sharded)[0].articles)
+
+
+def test_shards_of_the_output_being_replaced_are_linked_not_indexed_again(sharded, tmp_path):
+    model, config = loaded(sharded)
+    first = write_search_index(tmp_path / "old", model, config)
+    assert first.shards == first.rebuilt == 4 and first.records == len(model.articles)
+    assert first.pagefind_seconds > 0 and 0 < first.pagefind_peak_bytes < 256 * 2**20
+    second = write_search_index(tmp_path / "new", model, config, previous=tmp_path / "old")
+    assert second.shards == 4 and second.rebuilt == 0 and second.files == first.files
+    old, new = file_state(tmp_path / "old" / "pagefind"), file_state(tmp_path / "new" / "pagefind")
+    shared = {path: ino for path, (ino, _) in old.items() if path != MANIFEST}
+    assert shared == {path: ino for path, (ino, _) in new.items() if path != MANIFEST}
+
+
+def test_a_failing_pagefind_leaves_the_index_as_it_was(sharded, tmp_path, monkeypatch):
+    model, config = loaded(sharded)
+    folder = tmp_path / "out"
+    write_search_index(folder, model, config)
+    before = file_state(folder / "pagefind")
+    failing = tmp_path / "pagefind"
+    failing.write_text("#!/bin/sh\necho the disk is full >&2\nexit 3\n", encoding="utf-8")
+    failing.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(failing))
+    newsgen.search._index_code.cache_clear()  # the program is part of each shard's digest
+    try:
+        with pytest.raises(SearchIndexError, match="the disk is full"):
+            write_search_index(folder, model, config)
+    finally:
+        monkeypatch.undo()
+        newsgen.search._index_code.cache_clear()
+    assert file_state(folder / "pagefind") == before
+
+
+def test_an_index_of_one_bundle_is_replaced_by_shards_and_no_items_leave_no_index(sample_site, tmp_path):
+    model, config = loaded(sample_site)
+    earlier = tmp_path / "out" / "pagefind"
+    (earlier / "fragment").mkdir(parents=True)
+    (earlier / "pagefind.js").write_text("// an index in the layout of earlier versions\n", encoding="utf-8")
+    write_search_index(tmp_path / "out", model, config)
+    (shard,) = shard_folders(tmp_path / "out")
+    assert {p.name for p in earlier.iterdir()} == {MANIFEST, shard.name}
+    report = write_search_index(tmp_path / "out", dataclasses.replace(model, articles=()), config)
+    assert report.shards == 0 and not earlier.exists()
+
+
 # -- what is indexed -----------------------------------------------------------------
 
 def record(records: list[dict], headline_start: str) -> dict:
-    return next(r for r in records if r["meta"]["headline"].startswith(headline_start))
+    return next(r for r in records if r["shown"]["headline"].startswith(headline_start))
 
 
 def test_the_index_holds_folded_words_and_the_metadata_the_original(built):
     records = fragments(built)
     hospital = record(records, "مستشفى الريحان")
-    indexed = hospital["content"].split()
+    indexed = hospital["words"]
     # Folded at index time: alef maqsura, ta marbuta, hamza forms, digits, tashkeel.
     assert "مستشفي" in indexed and "مستشفى" not in indexed
     assert "24" in indexed and "٢٤" not in indexed  # the item writes «٢٤ سريرًا»
@@ -133,13 +295,21 @@ def test_the_index_holds_folded_words_and_the_metadata_the_original(built):
     # Clitic-free forms beside each word: «الأطفال» -> «الاطفال», «اطفال».
     assert {"الاطفال", "اطفال"} <= set(indexed)
     # What readers see is kept as written.
-    assert hospital["meta"]["headline"] == "مستشفى الريحان الجامعي يفتتح جناحًا لعلاج أمراض القلب لدى الأطفال"
-    assert "٢٤ سريرًا" in hospital["meta"]["text"]
-    assert hospital["meta"]["date"] == "١٦ شباط ٢٠٢٣"  # the site's month names and digits
+    assert hospital["shown"]["headline"] == "مستشفى الريحان الجامعي يفتتح جناحًا لعلاج أمراض القلب لدى الأطفال"
+    assert "٢٤ سريرًا" in hospital["shown"]["text"]
+    assert hospital["shown"]["date"] == "١٦ شباط ٢٠٢٣"  # the site's month names and digits
     minister = record(records, "استقالة وزير الدفاع")
-    assert {"الدفاع", "دفاع"} <= set(minister["content"].split())
+    assert {"الدفاع", "دفاع"} <= set(minister["words"])
     # The headline is the folded <h1>: Pagefind's `title`, which ranking weighs.
     assert minister["meta"]["title"].split()[:3] == ["استقاله", "وزير", "زير"]
+
+
+def test_the_texts_shown_are_not_in_the_word_index(built):
+    """Pagefind indexes metadata words: the texts kept for display are hidden from it."""
+    chunks = b"".join(gzip.decompress(p.read_bytes()) for p in (built / "pagefind").glob("*/index/*.pf_index"))
+    # Folded forms are indexed; the headline's own spelling («مستشفى», alef maqsura) is not.
+    assert "مستشفي".encode() in chunks
+    assert "مستشفى".encode() not in chunks and "الأطفال".encode() not in chunks
 
 
 def test_every_indexed_word_is_a_form_newsgen_makes():
@@ -147,6 +317,15 @@ def test_every_indexed_word_is_a_form_newsgen_makes():
     assert index_tokens(text) == [form for word in words(text) for form in stems(word)]
     assert "دفاع" in index_tokens(text) and "2024" in index_tokens(text)
     assert "جيش" in index_tokens(text) and "الجيش" in index_tokens(text)
+
+
+@pytest.mark.parametrize("text", ["", "استقالة وزير الدفاع\n\nفي ٢٠٢٤ covid-19 Ünïcode",
+                                  "\ue000\uf8ff\U0001f600\U0010ffff\u17ff\u1800 \x00"])
+def test_hidden_texts_come_back_as_written_and_hold_no_letter(text):
+    hidden = hide(text)
+    assert reveal(hidden) == text
+    assert all(0xE000 <= ord(ch) <= 0xF8FF for ch in hidden)
+    assert not re.search(r"\w", hidden)
 
 
 # -- what is looked up ---------------------------------------------------------------

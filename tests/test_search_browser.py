@@ -6,6 +6,7 @@ printed and kept in test-artifacts/search-queries.json.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import http.server
@@ -19,10 +20,11 @@ from urllib.parse import quote, unquote, urlparse
 import pytest
 from bs4 import BeautifulSoup
 
+import newsgen.search
 from conftest import ARTIFACTS, REPO
 from newsgen.arabic import normalize, stems, strip_marks, words
 from newsgen.cli import main
-from newsgen.search import query_keys, word_matches
+from newsgen.search import MANIFEST, hide, query_keys, reveal, word_matches
 
 from search_queries import FIRST_RESULTS, FOLDING_WORDS, FOUND, NOTHING, PORT
 
@@ -37,10 +39,12 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The sample archive built into <www>/archive/ and served on 127.0.0.1."""
-    root = tmp_path_factory.mktemp("search-browser")
+@contextlib.contextmanager
+def served_sample(root: Path, shard_items: int | None = None):
+    """The sample archive built into <www>/archive/ and served on 127.0.0.1.
+
+    With `shard_items`, newsgen.search.SHARD_ITEMS is that while it builds.
+    """
     source = root / "site"
     source.mkdir()
     shutil.copy(REPO / "site.toml", source / "site.toml")
@@ -49,7 +53,10 @@ def site(tmp_path_factory):
             shutil.copytree(REPO / name, source / name)
     www = root / "www"
     out = www / SUB_PATH
-    assert main(["build", "--config", str(source / "site.toml"), "--quiet", "--output", str(out)]) == 0
+    with pytest.MonkeyPatch.context() as patch:
+        if shard_items is not None:
+            patch.setattr(newsgen.search, "SHARD_ITEMS", shard_items)
+        assert main(["build", "--config", str(source / "site.toml"), "--quiet", "--output", str(out)]) == 0
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(www)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -61,8 +68,21 @@ def site(tmp_path_factory):
         thread.join(timeout=5)
 
 
-@pytest.fixture
-def page(browser, site):
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The sample archive, in one shard (it is small)."""
+    with served_sample(tmp_path_factory.mktemp("search-browser")) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def sharded_site(tmp_path_factory):
+    """The sample archive with at most 6 items a shard: its 21 items in 4 shards."""
+    with served_sample(tmp_path_factory.mktemp("search-browser-shards"), shard_items=6) as served:
+        yield served
+
+
+def new_page(browser, site):
     """A page that may load only from the local server; what it tried elsewhere is kept."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="ar")
     outside: list[str] = []
@@ -83,6 +103,19 @@ def page(browser, site):
     tab.on("pageerror", lambda error: tab.errors.append(str(error)))
     tab.on("console", lambda message: tab.errors.append(message.text)
            if message.type == "error" and "favicon" not in message.text and "404" not in message.text else None)
+    return context, tab
+
+
+@pytest.fixture
+def page(browser, site):
+    context, tab = new_page(browser, site)
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def sharded_page(browser, sharded_site):
+    context, tab = new_page(browser, sharded_site)
     yield tab
     context.close()
 
@@ -122,10 +155,12 @@ def site_path(href: str) -> str:
 # -- the reference: what the index holds, matched the way the page matches ------------
 
 def indexed_items(out: Path) -> list[dict]:
+    """Every record of every shard: its item's URL, headline, shard and indexed words."""
     items = []
-    for path in (out / "pagefind" / "fragment").glob("*.pf_fragment"):
+    for path in (out / "pagefind").glob("*/fragment/*.pf_fragment"):
         data = json.loads(gzip.decompress(path.read_bytes())[len(b"pagefind_dcd"):])
-        items.append({"url": unquote(data["url"]).removesuffix(".html") + "/", "headline": data["meta"]["headline"],
+        items.append({"url": unquote(data["url"]).removesuffix(".html") + "/", "headline": reveal(data["meta"]["headline"]),
+                      "shard": path.parent.parent.name,
                       "words": data["content"].split()})
     return items
 
@@ -166,6 +201,10 @@ def test_the_browser_folds_exactly_as_python(page, site):
     differences = [(s, b, p) for s, b, p in zip(samples, in_browser, in_python) if b != p]
     assert not differences, differences[:5]
     assert len(samples) > 1000
+
+    # The texts kept for display come back as written from what the index holds.
+    written = samples[:400] + ["\U0001f600 \ue000 \uf8ff ＿ \n"]
+    assert page.evaluate("(hidden) => hidden.map(window.newsgenSearch.reveal)", [hide(s) for s in written]) == written
 
     # Which words of an excerpt get marked: the same test in both languages.
     pairs = [(w, k) for w in samples[:400] for k in ("دفاع", "مستشفي", "الاتصالات", "2024", "انقاذ")]
@@ -301,3 +340,36 @@ def test_search_works_with_no_network(page, site):
     assert shown_results(page)
     assert page.outside == [], page.outside
     assert not page.errors, page.errors
+
+
+def test_a_site_in_several_shards_is_searched_across_them(sharded_page, sharded_site):
+    """Every query finds, over all shards, exactly the items the index holds its words in."""
+    page, site = sharded_page, sharded_site
+    manifest = json.loads((site["out"] / "pagefind" / MANIFEST).read_text("utf-8"))
+    assert len(manifest["shards"]) == 4
+    items = indexed_items(site["out"])
+    shard_of = {item["url"]: item["shard"] for item in items}
+    assert len(set(shard_of.values())) == 4
+    open_search(page, site)
+    failures = []
+    spanning = 0
+    for query, expected, _ in [(q, h, w) for q, h, w in FOUND] + [(q, None, w) for q, w in NOTHING]:
+        submit(page, query)
+        while page.is_visible("#search-more"):
+            count = len(shown_results(page))
+            page.click("#search-more")
+            page.wait_for_function("(n) => document.querySelectorAll('.search-result').length > n",
+                                   arg=count, timeout=WAIT_MS)
+        results = shown_results(page)
+        found = {site_path(r["href"]) for r in results}
+        total = int(page.get_attribute("#search", "data-count") or 0)
+        headlines = [r["headline"] for r in results]
+        if (found != expected_urls(items, query) or total != len(found)
+                or (expected is not None and expected not in headlines)):
+            failures.append((query, expected, headlines[:5], sorted(expected_urls(items, query))))
+        spanning += len({shard_of[url] for url in found}) > 1
+    assert not failures, failures
+    # Many queries find items of more than one shard, in one list.
+    assert spanning >= 10, spanning
+    assert not page.errors, page.errors
+    assert page.outside == [], page.outside

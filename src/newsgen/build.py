@@ -77,10 +77,11 @@ def site_file_groups(model: SiteModel, config: SiteConfig, renderer: SiteRendere
     return groups
 
 
-def finish_output(folder: Path, model: SiteModel, config: SiteConfig) -> None:
-    """Work on the complete output before it replaces the previous one."""
+def finish_output(folder: Path, model: SiteModel, config: SiteConfig, previous: Path | None = None) -> None:
+    """Work on the complete output before it replaces the previous one (`previous`, whose
+    search index shards are reused where their items did not change)."""
     if config.search:
-        write_search_index(folder, model, config)
+        write_search_index(folder, model, config, previous=previous)
     else:
         remove_search_index(folder)
 
@@ -189,7 +190,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
             results += [write(f) for f in news_sitemaps(model, config, build_time)]
             for path, data_digest, _ in results:
                 files[path] = data_digest
-            finish_output(staged.stage, model, config)
+            finish_output(staged.stage, model, config, previous=target)
         changed = sorted(files)
     cache.pages = fingerprints
     cache.groups = made

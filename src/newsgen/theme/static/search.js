@@ -3,10 +3,12 @@
 // The query is folded exactly as newsgen folded the index: the tables come from
 // newsgen.arabic at build time (the JSON in #search-folding) and are applied here in
 // the order of normalize(), words() and stems(); queryKeys() mirrors
-// newsgen.search.query_keys(). Pagefind's JS API (pagefind/pagefind.js, loaded
-// from this site, never from the network) finds the items; the results are shown
-// right to left with the headline, date and topics as written and an excerpt cut
-// from the item's own text, the words that match the query marked.
+// newsgen.search.query_keys(). The index is made of shards, each a Pagefind bundle
+// named in pagefind/newsgen-shards.json: Pagefind's JS API (pagefind.js of the first
+// shard, loaded from this site, never from the network) merges them (mergeIndex) and
+// finds the items; the results are shown right to left with the headline, date and
+// topics as written and an excerpt cut from the item's own text, the words that match
+// the query marked.
 
 const PAGE_SIZE = 10;
 const EXCERPT_WORDS = 32;
@@ -97,20 +99,29 @@ export function wordMatches(word, key) {
 
 // ---------------------------------------------------------------- looking up
 
+const MANIFEST = "newsgen-shards.json";
+const OPTIONS = {
+  // Pagefind folds only what newsgen folded (no hamza-seat or other accent folding of its own).
+  exactDiacritics: true,
+  // Only the folded headline («title») lifts a result; the texts kept for display are not indexed.
+  ranking: { metaWeights: { title: 5 } },
+};
+
 let pagefind = null;
 
+/** Pagefind with every shard of the index merged into the first. */
 async function loadPagefind() {
   if (!pagefind) {
     pagefind = (async () => {
       const bundle = new URL(box.dataset.bundle, document.baseURI);
-      const module = await import(new URL("pagefind.js", bundle).href);
-      await module.options({
-        // Pagefind folds only what newsgen folded (no hamza-seat or other accent folding of its own).
-        exactDiacritics: true,
-        // Only the folded headline («title») lifts a result; the text kept for display does not.
-        ranking: { metaWeights: { title: 5, headline: 0, summary: 0, text: 0, topics: 0, date: 0 } },
-      });
+      // Revalidated on each load: after a rebuild it names other shard folders.
+      const response = await fetch(new URL(MANIFEST, bundle), { cache: "no-cache" });
+      if (!response.ok) throw new Error(`${MANIFEST}: ${response.status}`);
+      const [first, ...rest] = (await response.json()).shards.map((path) => new URL(path, bundle).href);
+      const module = await import(new URL("pagefind.js", first).href);
+      await module.options(OPTIONS);
       await module.init();
+      await Promise.all(rest.map((shard) => module.mergeIndex(shard, OPTIONS)));
       return module;
     })();
     pagefind.catch(() => { pagefind = null; });
@@ -132,18 +143,28 @@ function holds(content, keys) {
   return keys.every((key) => indexed.some((word) => word.startsWith(key)));
 }
 
+/** The shard a result comes from: its id starts with the shard's language, «und-x-s3_…». */
+const shardOf = (result) => result.id.slice(0, result.id.lastIndexOf("_"));
+
 /**
  * The items holding a word that starts with each of `keys`, best first.
  *
- * When no indexed word starts with a key, Pagefind looks up the longest indexed word
- * the key starts with instead («اسهم» finds «اس»). That happens for all of a key's
- * results or for none, so the best result tells: if it lacks a key, nothing matched.
+ * Pagefind searches each shard alone. When no word of a shard starts with a key, it
+ * leaves the key out there, or looks up the longest word the key starts with instead
+ * («اسهم» finds «اس»): then none of that shard's results holds the key; otherwise all
+ * of them do. So the best result of each shard tells whether that shard's results count.
  */
 async function lookUp(module, keys) {
-  const found = await module.search(keys.join(" "));
-  if (!found.results.length) return [];
-  const top = await found.results[0].data();
-  return holds(top.content, keys) ? found.results : [];
+  const { results } = await module.search(keys.join(" "));
+  const best = new Map();
+  for (const result of results) {
+    if (!best.has(shardOf(result))) best.set(shardOf(result), result);
+  }
+  const found = new Set();
+  await Promise.all([...best].map(async ([shard, result]) => {
+    if (holds((await result.data()).content, keys)) found.add(shard);
+  }));
+  return results.filter((result) => found.has(shardOf(result)));
 }
 
 /**
@@ -159,6 +180,7 @@ export async function find(query) {
   if (results.length || !keys.some((k) => k.length > 1)) {
     return { keys, used: results.length ? first : [], results };
   }
+  // An item found by several combinations is one result.
   const best = new Map();
   const used = new Set();
   let tried = 0;
@@ -172,6 +194,32 @@ export async function find(query) {
     }
   }
   return { keys, used: [...used], results: [...best.values()].sort((a, b) => b.score - a.score) };
+}
+
+/** newsgen.search.reveal: the texts kept for display, which the index holds in private-use characters. */
+export function reveal(text) {
+  const points = [...String(text)].map((ch) => ch.codePointAt(0));
+  let out = "";
+  for (let at = 0; at < points.length; at++) {
+    const cp = points[at];
+    if (cp >= tables.hidden.escape && cp < tables.hidden.escape + 0x100 && at + 2 < points.length) {
+      const [high, middle, low] = points.slice(at, at + 3).map((p) => p - tables.hidden.escape);
+      out += String.fromCodePoint((high << 16) | (middle << 8) | low);
+      at += 2;
+    } else if (cp >= tables.hidden.first && cp < tables.hidden.first + tables.hidden.direct) {
+      out += String.fromCodePoint(cp - tables.hidden.first);
+    } else {
+      out += String.fromCodePoint(cp);
+    }
+  }
+  return out;
+}
+
+/** What an index record shows, as written. */
+function asWritten(meta) {
+  const out = {};
+  for (const name of ["headline", "date", "topics", "summary", "text"]) out[name] = reveal((meta || {})[name] || "");
+  return out;
 }
 
 // ---------------------------------------------------------------- showing
@@ -246,7 +294,7 @@ function itemHref(rawUrl) {
 }
 
 function resultItem(data, keys) {
-  const meta = data.meta || {};
+  const meta = asWritten(data.meta);
   const li = document.createElement("li");
   li.className = "search-result";
   const article = document.createElement("article");
@@ -391,7 +439,7 @@ window.addEventListener("popstate", () => {
 });
 
 // For the page's own tests: the same functions the page uses.
-window.newsgenSearch = { normalize, words, stems, stripMarks, queryKeys, wordMatches, find, search };
+window.newsgenSearch = { normalize, words, stems, stripMarks, queryKeys, wordMatches, reveal, find, search };
 
 input.value = queryFromAddress();
 search(input.value);
