@@ -186,3 +186,16 @@ def test_a_quick_build_keeps_related_items_for_a_moment_and_the_next_build_catch
     # An added item is never quick: there are no related items of before for it.
     (site / "items" / "جديد.md").write_text(item_text("جديد", "السد والمياه"), "utf-8")
     assert builder.build(quick=True).related_stale is False
+
+
+def test_what_serve_builds_is_saved_for_the_next_build(tmp_path):
+    site = write_site(tmp_path, {"a.md": item_text("خبر", "نص"), "b.md": item_text("خبر آخر", "نص")})
+    config = load_config(site / "site.toml")
+    builder = SiteBuilder(config)  # saves the cache in its background thread
+    builder.build()
+    (site / "items" / "a.md").write_text(item_text("خبر", "نص جديد"), "utf-8")
+    builder.build()
+    builder.wait()
+    report = build(config)  # a new build, as a new process would, from the cache on disk
+    assert report.rendered == 0 and report.changed == []
+    assert report.details[0].startswith("read 2 item files (0 parsed")

@@ -358,8 +358,18 @@ class SiteBuilder:
         # Rendering forks worker processes for large builds; not while the search index of an
         # earlier build is being written in a thread, whose locks a forked child would inherit held.
         busy = self._deferred is not None and not self._deferred.done()
-        return build(self.config, drafts=self.drafts, output=self.output, cache=self.cache,
-                     templates=self._renderer(), defer=defer, workers=1 if busy else None, quick=quick)
+        try:
+            return build(self.config, drafts=self.drafts, output=self.output, cache=self.cache,
+                         templates=self._renderer(), defer=defer, workers=1 if busy else None, quick=quick,
+                         use_cache=False)
+        finally:
+            # Saved after the tabs are told (the cache on disk is for the next process), from
+            # a copy of the records, since the next build changes them.
+            cache, records = self.cache, dict(self.cache.records)
+            if self._later is None:
+                cache.save(self.config, records)
+            else:
+                self._later.submit(cache.save, self.config, records)
 
     def _defer(self, work: Callable[[], None]) -> None:
         assert self._later is not None

@@ -137,11 +137,13 @@ class BuildCache:
         return (self.key, dict(self.pages), dict(self.files), self.output, self.related and self.related[0],
                 dict(self.groups))
 
-    def save(self, config: SiteConfig) -> None:
+    def save(self, config: SiteConfig, records: dict[str, RecordEntry] | None = None) -> None:
+        """Write what changed since the last save; `records`, a copy of the records taken
+        earlier, lets another thread save while the next build changes them."""
         path = self.location(config)
         path.parent.mkdir(parents=True, exist_ok=True)
         shards: dict[int, list[tuple[str, RecordEntry]]] = {}
-        for name, entry in self.records.items():
+        for name, entry in (self.records if records is None else records).items():
             shards.setdefault(_shard_of(name), []).append((name, entry))
         for shard in range(SHARDS):
             entries = shards.get(shard, [])
