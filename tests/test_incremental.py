@@ -198,4 +198,9 @@ def test_what_serve_builds_is_saved_for_the_next_build(tmp_path):
     builder.wait()
     report = build(config)  # a new build, as a new process would, from the cache on disk
     assert report.rendered == 0 and report.changed == []
+    assert report.details == ["no item, page, asset or template changed since the last build: "
+                              "only the Google News sitemap was made again"]
+    os.utime(site / "items" / "b.md")  # a new time, the same bytes: the records are read
+    report = build(config)
+    assert report.rendered == 0 and report.changed == []
     assert report.details[0].startswith("read 2 item files (0 parsed")

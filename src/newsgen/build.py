@@ -11,8 +11,8 @@ from typing import Callable, Iterable
 
 from .config import SiteConfig
 from .errors import Diagnostics, Problem
-from .feeds import feed_files, feed_lists, news_sitemaps, resolve_build_time, robots, sitemap_urls, sitemaps
-from .loaders import load_articles, load_pages
+from .feeds import NewsArchive, feed_files, feed_lists, news_sitemaps, resolve_build_time, robots, sitemap_urls, sitemaps
+from .loaders import load_articles, load_pages, scan_item_files
 from .model import SiteModel
 from .cache import BuildCache, code_digest, config_digest, digest, tree_digest
 from .output import MARKER, StagedOutput, apply_changes
@@ -109,6 +109,13 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     build_time = resolve_build_time(build_time)  # a bad SOURCE_DATE_EPOCH stops the build before any work
     target = (output or config.output_dir).absolute()
     key = cache_key(config, drafts)
+    if cache is None and use_cache:
+        main = BuildCache.load_main(config, key)
+        report = unchanged_build(config, main, target, build_time) if main is not None else None
+        if report is not None:
+            main.save(config)
+            report.seconds = time.perf_counter() - started
+            return report
     if cache is None or cache.key != key:
         cache = BuildCache.load(config, key) if use_cache else BuildCache(key=key)
     diagnostics = Diagnostics()
@@ -119,6 +126,51 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     finally:
         if use_cache:
             cache.save(config)  # parsed records are worth keeping even when the build fails
+
+
+def other_inputs(config: SiteConfig) -> dict[str, tuple[int, int]]:
+    """Size and time of every standing page and asset (items are in the records)."""
+    files = [Path(name) for name, _ in scan_item_files([config.pages_dir], (".md",))] if config.pages_dir else []
+    files += asset_sources(config).values()
+    found = {}
+    for path in files:
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        found[str(path)] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def unchanged_build(config: SiteConfig, cache: BuildCache, target: Path,
+                    build_time: datetime) -> BuildReport | None:
+    """The build when no item, page, asset or template changed since the last one (the
+    code and configuration are the cache's key), without loading the records: only the
+    Google News sitemap, which depends on the build time, is made again. None otherwise."""
+    state = cache.state
+    if not state or cache.output != str(target) or not (target / MARKER).is_file():
+        return None
+    items = {}
+    for name, stat in scan_item_files(config.item_dirs):
+        if isinstance(stat, OSError):
+            return None
+        items[name] = (stat.st_size, stat.st_mtime_ns)
+    if items != state["items"] or other_inputs(config) != state["other"] or \
+            tree_digest(template_folders(config)) != state["templates"]:
+        return None
+    news = list(news_sitemaps(state["news"], config, build_time))
+    writes = {f.path: f.data for f in news if cache.files.get(f.path) != digest(f.data)}
+    removals = sorted({path for path in cache.files if path.startswith("sitemap-news")} - {f.path for f in news})
+    apply_changes(target, writes, removals)
+    files = {path: value for path, value in cache.files.items() if path not in removals}
+    files.update((f.path, digest(f.data)) for f in news)
+    cache.files = files
+    articles, topics, undated = state["report"]
+    return BuildReport(items=articles, pages=sum(1 for path in files if path.endswith(".html")), topics=topics,
+                       undated=undated, files=len(files), warnings=list(state["warnings"]),
+                       changed=sorted(writes) + removals, rendered=0,
+                       details=["no item, page, asset or template changed since the last build: "
+                                "only the Google News sitemap was made again"])
 
 
 def cache_key(config: SiteConfig, drafts: bool) -> str:
@@ -132,7 +184,8 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
            defer: Callable[[Callable[[], None]], None] | None, workers: int | None,
            quick: bool) -> BuildReport:
     model = load_site(config, diagnostics, drafts=drafts, records=cache.records)
-    parsed = sum(1 for key, entry in cache.records.items() if before.get(key) is not entry)
+    parsed = sum(1 for key, entry in cache.records.items()
+                 if key not in before or before[key].article is not entry.article)
     loaded = time.perf_counter()
 
     related, stale = related_lists(model, cache, stale_ok=quick)
@@ -194,6 +247,10 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
         changed = sorted(files)
     cache.pages = fingerprints
     cache.groups = made
+    cache.state = {"items": {key: (entry.size, entry.mtime_ns) for key, entry in cache.records.items()},
+                   "other": other_inputs(config), "templates": prints.templates, "news": NewsArchive.of(model),
+                   "report": (len(model.articles), len(model.topics), len(model.undated)),
+                   "warnings": list(diagnostics.warnings)}
     cache.files = files
     cache.output = str(target)
     if progress is not None:
@@ -220,6 +277,7 @@ class Fingerprints:
     site: str
     articles: dict[str, str]
     pages: dict[str, str]
+    templates: str = ""
 
     @classmethod
     def of(cls, model: SiteModel, config: SiteConfig, jobs: list[PageJob], cache: BuildCache) -> "Fingerprints":
@@ -232,7 +290,7 @@ class Fingerprints:
         pages = {output_path(job.url): digest(site, job.kind, job.url, repr(job.extra),
                                               *(articles[slug] for slug in job.slugs))
                  for job in jobs}
-        return cls(site, articles, pages)
+        return cls(site, articles, pages, templates)
 
 
 PageResult = tuple[str, str, "bytes | None"]  # output path, digest of its bytes, the bytes still to write

@@ -25,7 +25,7 @@ from .terms import TermCounts
 
 CACHE_FOLDER = ".newsgen-cache"
 CACHE_FILE = "build.pickle"
-FORMAT = 3
+FORMAT = 4
 _PACKAGE = Path(__file__).parent
 
 
@@ -93,11 +93,13 @@ class BuildCache:
     output: str = ""  # the output folder these describe
     related: tuple[str, dict[str, tuple[str, ...]]] | None = None  # (digest of the inputs, related items)
     groups: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)  # feeds...: fingerprint, files
+    state: dict | None = None  # what the last build read and reported (see `build.unchanged_build`)
     # Kept in memory only, for builds in the same process (serve): related items' term ids.
     vocabulary: object | None = field(default=None, repr=False)
     # What is on disk now: each shard's (path, entry) pairs, and the rest's values.
     _saved_shards: dict[int, list[tuple[str, RecordEntry]]] = field(default_factory=dict, repr=False)
     _saved_rest: tuple | None = field(default=None, repr=False)
+    _records_loaded: bool = field(default=True, repr=False)  # False: loaded by `load_main`
 
     @staticmethod
     def location(config: SiteConfig) -> Path:
@@ -105,21 +107,11 @@ class BuildCache:
 
     @classmethod
     def load(cls, config: SiteConfig, key: str) -> "BuildCache":
+        cache = cls.load_main(config, key)
+        if cache is None:
+            return cls(key=key)
         path = cls.location(config)
-        try:
-            with open(path, "rb") as handle:
-                stored = pickle.load(handle)
-            if not isinstance(stored, dict) or stored.get("format") != FORMAT:
-                raise ValueError("unknown cache format")
-            if stored["key"] != key:
-                return cls(key=key)
-            cache = cls(key=key, pages=stored["pages"], files=stored["files"], output=stored["output"],
-                        related=stored["related"], groups=stored["groups"])
-        except FileNotFoundError:
-            return cls(key=key)
-        except Exception:  # corrupt, truncated or from another version: start afresh
-            return cls(key=key)
-        cache._saved_rest = cache._rest()
+        cache._records_loaded = True
         for shard in range(SHARDS):
             try:
                 with open(_shard_file(path, shard), "rb") as handle:
@@ -132,10 +124,30 @@ class BuildCache:
             cache._saved_shards[shard] = list(entries.items())
         return cache
 
+    @classmethod
+    def load_main(cls, config: SiteConfig, key: str) -> "BuildCache | None":
+        """Everything but the records (which can be saved with it, but never lost by it);
+        None when there is no usable cache for `key`."""
+        path = cls.location(config)
+        try:
+            with open(path, "rb") as handle:
+                stored = pickle.load(handle)
+            if not isinstance(stored, dict) or stored.get("format") != FORMAT:
+                raise ValueError("unknown cache format")
+            if stored["key"] != key:
+                return None
+            cache = cls(key=key, pages=stored["pages"], files=stored["files"], output=stored["output"],
+                        related=stored["related"], groups=stored["groups"], state=stored["state"],
+                        _records_loaded=False)
+        except Exception:  # missing, corrupt, truncated or from another version: start afresh
+            return None
+        cache._saved_rest = cache._rest()
+        return cache
+
     def _rest(self) -> tuple:
         """A copy of everything but the records, to tell whether it changed since it was saved."""
         return (self.key, dict(self.pages), dict(self.files), self.output, self.related and self.related[0],
-                dict(self.groups))
+                dict(self.groups), self.state)
 
     def save(self, config: SiteConfig, records: dict[str, RecordEntry] | None = None) -> None:
         """Write what changed since the last save; `records`, a copy of the records taken
@@ -145,7 +157,7 @@ class BuildCache:
         shards: dict[int, list[tuple[str, RecordEntry]]] = {}
         for name, entry in (self.records if records is None else records).items():
             shards.setdefault(_shard_of(name), []).append((name, entry))
-        for shard in range(SHARDS):
+        for shard in range(SHARDS if self._records_loaded else 0):
             entries = shards.get(shard, [])
             saved = self._saved_shards.get(shard)
             if saved is not None and len(saved) == len(entries) and all(
@@ -156,7 +168,8 @@ class BuildCache:
         rest = self._rest()
         if self._saved_rest is None or self._saved_rest != rest:
             _write_pickle(path, {"format": FORMAT, "key": self.key, "pages": self.pages, "files": self.files,
-                                 "output": self.output, "related": self.related, "groups": self.groups})
+                                 "output": self.output, "related": self.related, "groups": self.groups,
+                                 "state": self.state})
             self._saved_rest = rest
         ignore = path.parent / ".gitignore"
         if not ignore.exists():

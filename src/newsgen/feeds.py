@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, NamedTuple, Sequence
 from urllib.parse import quote, urljoin, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
@@ -408,13 +408,32 @@ def sitemap_urls(model: SiteModel) -> Iterator[tuple[str, datetime | None]]:
         yield standing.url, None
 
 
-def recent_articles(model: SiteModel, build_time: datetime, window: timedelta = NEWS_WINDOW) -> list[Article]:
+class NewsEntry(NamedTuple):
+    """What the Google News sitemap shows of an item (kept between builds, see `build`)."""
+
+    url: str
+    date: datetime
+    title: str
+
+
+@dataclass(frozen=True)
+class NewsArchive:
+    """The dated items of a site, newest first, as `news_sitemaps` reads a `SiteModel`."""
+
+    articles: tuple[NewsEntry, ...]
+
+    @classmethod
+    def of(cls, model: SiteModel) -> "NewsArchive":
+        return cls(tuple(NewsEntry(a.url, a.date, a.title) for a in model.articles if a.date is not None))
+
+
+def recent_articles(model: SiteModel | NewsArchive, build_time: datetime, window: timedelta = NEWS_WINDOW) -> list[Article]:
     """Items published in the `window` before `build_time` (not after it), newest first."""
     start = build_time - window
     return [a for a in model.articles if a.date is not None and start <= a.date <= build_time]
 
 
-def news_sitemaps(model: SiteModel, config: SiteConfig, build_time: datetime | None = None, *,
+def news_sitemaps(model: SiteModel | NewsArchive, config: SiteConfig, build_time: datetime | None = None, *,
                   max_urls: int = NEWS_SITEMAP_MAX_URLS) -> Iterator[RenderedFile]:
     """The Google News sitemap: items of the last 48 hours before the build time.
 
