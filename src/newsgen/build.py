@@ -116,6 +116,9 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
             main.save(config)
             report.seconds = time.perf_counter() - started
             return report
+        if main is not None:
+            main.load_records(config)
+            cache = main
     if cache is None or cache.key != key:
         cache = BuildCache.load(config, key) if use_cache else BuildCache(key=key)
     diagnostics = Diagnostics()

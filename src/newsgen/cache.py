@@ -110,7 +110,12 @@ class BuildCache:
         cache = cls.load_main(config, key)
         if cache is None:
             return cls(key=key)
-        path = cls.location(config)
+        cache.load_records(config)
+        return cache
+
+    def load_records(self, config: SiteConfig) -> None:
+        """Add the records to a cache that `load_main` read."""
+        cache, key, path = self, self.key, self.location(config)
         cache._records_loaded = True
         for shard in range(SHARDS):
             try:
@@ -122,7 +127,6 @@ class BuildCache:
                 continue
             cache.records.update(entries)
             cache._saved_shards[shard] = list(entries.items())
-        return cache
 
     @classmethod
     def load_main(cls, config: SiteConfig, key: str) -> "BuildCache | None":
