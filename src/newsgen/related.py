@@ -27,7 +27,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain, count
+from itertools import chain, count, islice
 
 import numpy as np
 
@@ -199,7 +199,9 @@ class Vocabulary:
     """
 
     def __init__(self) -> None:
-        self.ids: dict[str, int] = {}
+        # A new term gets the next id as it is first looked up (a C-level lookup per entry);
+        # the dict keeps insertion order, so the terms by id are its keys in order.
+        self.ids: dict[str, int] = defaultdict(count().__next__)
         self.terms: list[str] = []
         self._arrays: dict[int, tuple[Mapping[str, int], np.ndarray, np.ndarray]] = {}
         self._columns: np.ndarray | None = None  # column of each id, for `len(terms)` ids
@@ -220,20 +222,14 @@ class Vocabulary:
         for document in documents:
             found = self._arrays.get(id(document))
             if found is None or found[0] is not document:
-                found = (document, np.fromiter(map(self._id, document), np.int32, len(document)),
+                found = (document, np.fromiter(map(self.ids.__getitem__, document), np.int32, len(document)),
                          np.fromiter(document.values(), np.int32, len(document)))
             kept[id(document)] = found
             ids.append(found[1])
             counts.append(found[2])
         self._arrays = kept
+        self.terms.extend(islice(self.ids, len(self.terms), None))
         return ids, counts
-
-    def _id(self, word: str) -> int:
-        found = self.ids.get(word)
-        if found is None:
-            found = self.ids[word] = len(self.terms)
-            self.terms.append(word)
-        return found
 
     def columns(self) -> tuple[np.ndarray, tuple[str, ...]]:
         """The column of each id, and the terms by column (code-point order)."""
