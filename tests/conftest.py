@@ -73,17 +73,20 @@ def write_site(root: Path, items: dict[str, str | bytes], *, config: str = "", p
     return root
 
 
-@pytest.fixture
-def sample_site(tmp_path: Path) -> Path:
-    """A copy of the repository's sample archive, safe to edit and build."""
-    target = tmp_path / "site"
-    target.mkdir()
-    for name in ("site.toml",):
-        shutil.copy(REPO / name, target / name)
+def copy_sample_site(target: Path) -> Path:
+    """A copy of the repository's sample archive (site.toml, items, pages, templates) at `target`."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "site.toml", target / "site.toml")
     for name in ("seeds", "content", "templates"):
         if (REPO / name).exists():
             shutil.copytree(REPO / name, target / name)
     return target
+
+
+@pytest.fixture
+def sample_site(tmp_path: Path) -> Path:
+    """A copy of the repository's sample archive, safe to edit and build."""
+    return copy_sample_site(tmp_path / "site")
 
 
 @pytest.fixture(scope="session")

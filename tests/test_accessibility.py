@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import functools
 import http.server
-import shutil
 import threading
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from conftest import REPO
+from conftest import copy_sample_site
 from newsgen.cli import main
 from npm_tools import require_npm_file
 
@@ -41,12 +40,7 @@ def axe_script() -> Path:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    site = tmp_path_factory.mktemp("a11y") / "site"
-    site.mkdir()
-    shutil.copy(REPO / "site.toml", site / "site.toml")
-    for name in ("seeds", "content", "templates"):
-        if (REPO / name).exists():
-            shutil.copytree(REPO / name, site / name)
+    site = copy_sample_site(tmp_path_factory.mktemp("a11y") / "site")
     assert main(["build", "--config", str(site / "site.toml"), "--quiet", "--build-time", BUILD_TIME]) == 0
     out = site / "public"
     # Served under base_url's path (/archive/), as 404.html's absolute links expect.

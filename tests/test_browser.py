@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import functools
 import http.server
-import shutil
 import threading
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from conftest import ARTIFACTS, REPO
+from conftest import ARTIFACTS, copy_sample_site
 from newsgen.cli import main
 
 pytestmark = pytest.mark.browser
@@ -20,11 +19,7 @@ SEED_TITLE = "وصل وفد رسمي من وزارة الدفاع السورية
 
 @pytest.fixture(scope="module")
 def served_sample(tmp_path_factory):
-    site = tmp_path_factory.mktemp("browser-site")
-    shutil.copy(REPO / "site.toml", site / "site.toml")
-    for name in ("seeds", "content", "templates"):
-        if (REPO / name).exists():
-            shutil.copytree(REPO / name, site / name)
+    site = copy_sample_site(tmp_path_factory.mktemp("browser-site"))
     assert main(["build", "--config", str(site / "site.toml"), "--quiet"]) == 0
     handler = functools.partial(QuietHandler, directory=str(site / "public"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

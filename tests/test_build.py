@@ -11,7 +11,7 @@ import feedparser
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import write_site
+from conftest import write_site, copy_sample_site
 from newsgen.cli import main
 
 SEED_TITLE = "وصل وفد رسمي من وزارة الدفاع السورية إلى موسكو في زيارة رسمية."
@@ -35,13 +35,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def built_sample(tmp_path_factory) -> Path:
-    from conftest import REPO
-    import shutil
-    site = tmp_path_factory.mktemp("sample")
-    shutil.copy(REPO / "site.toml", site / "site.toml")
-    for name in ("seeds", "content", "templates"):
-        if (REPO / name).exists():
-            shutil.copytree(REPO / name, site / name)
+    site = copy_sample_site(tmp_path_factory.mktemp("sample"))
     assert build(site) == 0
     return site / "public"
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import difflib
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import copy_sample_site
 from newsgen.cli import main
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -36,10 +35,7 @@ PAGES = {
 
 @pytest.fixture(scope="module")
 def output(tmp_path_factory) -> Path:
-    site = tmp_path_factory.mktemp("golden")
-    shutil.copy(REPO / "site.toml", site / "site.toml")
-    for name in ("seeds", "content", "templates"):
-        shutil.copytree(REPO / name, site / name)
+    site = copy_sample_site(tmp_path_factory.mktemp("golden"))
     assert main(["build", "--config", str(site / "site.toml"), "--quiet"]) == 0
     return site / "public"
 

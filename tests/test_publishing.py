@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -17,7 +16,7 @@ import feedparser
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import REPO, write_site
+from conftest import write_site, copy_sample_site
 from newsgen.cli import main
 from newsgen.config import load_config
 from newsgen.feeds import news_sitemaps, parse_build_time, resolve_build_time, sitemaps
@@ -33,15 +32,6 @@ NEWS = "{http://www.google.com/schemas/sitemap-news/0.9}"
 
 def build(site: Path, *extra: str) -> int:
     return main(["build", "--config", str(site / "site.toml"), "--quiet", *extra])
-
-
-def copy_sample(target: Path) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "site.toml", target / "site.toml")
-    for name in ("seeds", "content", "templates"):
-        if (REPO / name).exists():
-            shutil.copytree(REPO / name, target / name)
-    return target
 
 
 def soup(path: Path) -> BeautifulSoup:
@@ -74,7 +64,7 @@ def crumbs(page: BeautifulSoup) -> list[str]:
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory) -> tuple[Path, Path]:
-    site = copy_sample(tmp_path_factory.mktemp("publishing") / "site")
+    site = copy_sample_site(tmp_path_factory.mktemp("publishing") / "site")
     assert build(site, "--build-time", BUILD_TIME) == 0
     return site, site / "public"
 

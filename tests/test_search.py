@@ -14,6 +14,8 @@ from urllib.parse import unquote
 import pytest
 from bs4 import BeautifulSoup
 
+from conftest import copy_sample_site
+
 import newsgen.search
 from newsgen.arabic import folding_tables, normalize, stems, strip_marks, words
 from newsgen.build import load_site
@@ -57,13 +59,7 @@ def shard_folders(out: Path) -> list[Path]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     """The sample archive, built once for this module."""
-    from conftest import REPO
-    import shutil
-    site = tmp_path_factory.mktemp("search-sample")
-    shutil.copy(REPO / "site.toml", site / "site.toml")
-    for name in ("seeds", "content", "templates"):
-        if (REPO / name).exists():
-            shutil.copytree(REPO / name, site / name)
+    site = copy_sample_site(tmp_path_factory.mktemp("search-sample"))
     assert build(site) == 0
     return site / "public"
 

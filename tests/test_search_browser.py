@@ -12,7 +12,6 @@ import gzip
 import http.server
 import itertools
 import json
-import shutil
 import threading
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
@@ -21,7 +20,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 import newsgen.search
-from conftest import ARTIFACTS, REPO
+from conftest import ARTIFACTS, REPO, copy_sample_site
 from newsgen.arabic import normalize, stems, strip_marks, words
 from newsgen.cli import main
 from newsgen.search import MANIFEST, hide, query_keys, reveal, word_matches
@@ -45,12 +44,7 @@ def served_sample(root: Path, shard_items: int | None = None):
 
     With `shard_items`, newsgen.search.SHARD_ITEMS is that while it builds.
     """
-    source = root / "site"
-    source.mkdir()
-    shutil.copy(REPO / "site.toml", source / "site.toml")
-    for name in ("seeds", "content", "templates"):
-        if (REPO / name).exists():
-            shutil.copytree(REPO / name, source / name)
+    source = copy_sample_site(root / "site")
     www = root / "www"
     out = www / SUB_PATH
     with pytest.MonkeyPatch.context() as patch:

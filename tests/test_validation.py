@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, in_ci
+from conftest import REPO, in_ci, copy_sample_site
 from newsgen.cli import main
 from npm_tools import npm_file
 
@@ -67,14 +67,10 @@ def validator():
 @pytest.fixture(scope="module")
 def sample_output(tmp_path_factory) -> Path:
     """The sample archive with two items a page, so that lists have a second page."""
-    site = tmp_path_factory.mktemp("validation") / "site"
-    site.mkdir()
+    site = copy_sample_site(tmp_path_factory.mktemp("validation") / "site")
     text = re.sub(r"(?m)^per_page = \d+$", "per_page = 2", (REPO / "site.toml").read_text("utf-8"))
     assert "per_page = 2" in text
     (site / "site.toml").write_text(text, "utf-8")
-    for name in ("seeds", "content", "templates"):
-        if (REPO / name).exists():
-            shutil.copytree(REPO / name, site / name)
     assert main(["build", "--config", str(site / "site.toml"), "--quiet", "--build-time", BUILD_TIME]) == 0
     return site / "public"
 
