@@ -133,10 +133,9 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
 
 def other_inputs(config: SiteConfig) -> dict[str, tuple[int, int]]:
     """Size and time of every standing page and asset (items are in the records)."""
-    files = [Path(name) for name, _ in scan_item_files([config.pages_dir], (".md",))] if config.pages_dir else []
-    files += asset_sources(config).values()
-    found = {}
-    for path in files:
+    pages = scan_item_files([config.pages_dir], (".md",)) if config.pages_dir else []
+    found = {name: (stat.st_size, stat.st_mtime_ns) for name, stat in pages if not isinstance(stat, OSError)}
+    for path in asset_sources(config).values():
         try:
             stat = path.stat()
         except OSError:

@@ -117,5 +117,12 @@ class TermCounts(Mapping):
     def values(self):  # type: ignore[override]
         return array("I", self.counts)
 
+    def items(self):  # type: ignore[override]
+        return zip(self, self.values())
+
     def __getitem__(self, word: str) -> int:
-        return dict(zip(self, self.values()))[word]
+        """One count (a scan: readers of the counts go through `items` or `values`)."""
+        for found, count in self.items():
+            if found == word:
+                return count
+        raise KeyError(word)
