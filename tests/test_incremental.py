@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import write_site
-from newsgen.build import SiteBuilder, build
+from newsgen.build import SiteBuilder, build, cache_key
 from newsgen.cache import BuildCache
 from newsgen.config import load_config
 
@@ -143,6 +143,27 @@ def test_nothing_changed_renders_nothing(tmp_path):
     edited = build(config)
     assert "articles/خبر/index.html" in edited.changed
     assert 0 < edited.rendered < first.rendered
+
+
+def test_saving_the_cache_leaves_the_records_texts_as_they_were(tmp_path):
+    """Pickling a str that is not ASCII keeps a UTF-8 copy in it (CPython); the cache must not."""
+    import pickle
+    import sys
+
+    site = write_site(tmp_path, {"a.md": item_text("خبر", "نص عربي طويل " * 50)})
+    config = load_config(site / "site.toml")
+    cache = BuildCache(key=cache_key(config, drafts=False))
+    build(config, cache=cache)
+    article = next(iter(cache.records.values())).article
+    for text in (article.body_html, article.text, article.title):
+        assert sys.getsizeof(text) == sys.getsizeof(text.encode("utf-8").decode("utf-8"))
+    loaded = BuildCache.load(config, cache.key)
+    assert {k: e.article for k, e in loaded.records.items()} == {k: e.article for k, e in cache.records.items()}
+    assert {k: dict(e.terms.items()) for k, e in loaded.records.items()} == \
+        {k: dict(e.terms.items()) for k, e in cache.records.items()}
+    before = sys.getsizeof(article.body_html)
+    pickle.dumps(article)
+    assert sys.getsizeof(article.body_html) > before  # what plain pickling does, and the cache avoids
 
 
 def test_a_corrupt_cache_is_discarded(tmp_path):
