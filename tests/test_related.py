@@ -191,6 +191,7 @@ def test_a_vocabulary_kept_across_edits_gives_what_a_fresh_one_gives():
     counts = {a.path: terms.TermCounts.pack(terms_of(a.title, a.text)) for a in model.articles}
     vocabulary = Vocabulary()
     assert related_items(model, term_counts=counts, vocabulary=vocabulary) == related_items(model)
+    assert related_items(model, term_counts=counts) == related_items(model)  # packed counts, nothing kept
     # One item rewritten about another story: its counts change, the others' objects stay.
     edited = model.articles[3]
     other = model.articles[-1]

@@ -337,9 +337,7 @@ def related_lists(model: SiteModel, cache: BuildCache, *, stale_ok: bool = False
                 a.slug in previous and all(s in model.by_slug for s in previous[a.slug]) for a in model.articles):
             return previous, True
     counts = {path: entry.terms for path, entry in entries.items() if entry.terms is not None}
-    from .related import Vocabulary, related_items  # numpy: imported only by builds that rank them
-    if cache.vocabulary is None:
-        cache.vocabulary = Vocabulary()
+    from .related import related_items  # numpy: imported only by builds that rank them
     related = related_items(model, MORE_ITEMS, term_counts=counts, vocabulary=cache.vocabulary)
     cache.related = (key, related)
     return related, False
@@ -413,7 +411,9 @@ class SiteBuilder:
 
     def build(self, quick: bool = False) -> BuildReport:
         if self.cache is None:
+            from .related import Vocabulary
             self.cache = BuildCache.load(self.config, cache_key(self.config, self.drafts))
+            self.cache.vocabulary = Vocabulary()  # builds after an edit look up only the edited item's terms
         defer = self._defer if self._later is not None else None
         # Rendering forks worker processes for large builds; not while the search index of an
         # earlier build is being written in a thread, whose locks a forked child would inherit held.
