@@ -166,6 +166,44 @@ def test_saving_the_cache_leaves_the_records_texts_as_they_were(tmp_path):
     assert sys.getsizeof(article.body_html) > before  # what plain pickling does, and the cache avoids
 
 
+def test_related_items_term_ids_are_kept_and_only_new_terms_looked_up(tmp_path):
+    from newsgen.build import load_site
+    from newsgen.errors import Diagnostics
+    from newsgen.related import related_items
+
+    bodies = ["البنك المركزي يرفع الفائدة", "البنك المركزي يخفض الفائدة", "المنتخب يفوز بالمباراة",
+              "المنتخب يخسر المباراة", "مهرجان السينما يفتتح"]
+    site = write_site(tmp_path, {f"{i}.md": item_text(f"خبر {i}", body) for i, body in enumerate(bodies)})
+    config = load_config(site / "site.toml")
+    build(config)
+    first = BuildCache.load(config, cache_key(config, drafts=False))
+    token, terms = first.terms
+    ids = {name: entry.term_ids for name, entry in first.records.items()}
+    assert all(value is not None and value[0] == token for value in ids.values())
+
+    (site / "items" / "4.md").write_text(item_text("خبر 4", "مهرجان السينما يكرم المخرجين"), "utf-8")
+    build(config)
+    second = BuildCache.load(config, first.key)
+    assert second.terms[0] == token and second.terms[1][:len(terms)] == terms  # ids of old terms unchanged
+    assert "مخرجين" in second.terms[1][len(terms):]  # the new word got the next id
+    edited = str(site / "items" / "4.md")
+    assert all(second.records[name].term_ids == value for name, value in ids.items() if name != edited)
+    model = load_site(config, Diagnostics(), records=second.records)
+    assert second.related[1] == related_items(model)  # as a ranking from scratch gives
+
+    # Terms no item has any more pile up; past a point, the vocabulary starts afresh.
+    second.terms = (token, second.terms[1] + [f"زائد{i}" for i in range(3000)])
+    second.save(config)
+    for body in ("مهرجان السينما يختتم", "مهرجان السينما يوزع الجوائز"):
+        (site / "items" / "4.md").write_text(item_text("خبر 4", body), "utf-8")
+        build(config)
+    third = BuildCache.load(config, first.key)
+    assert third.terms[0] != token and not any(term.startswith("زائد") for term in third.terms[1])
+    assert all(entry.term_ids[0] == third.terms[0] for entry in third.records.values())
+    model = load_site(config, Diagnostics(), records=third.records)
+    assert third.related[1] == related_items(model)
+
+
 def test_a_corrupt_cache_is_discarded(tmp_path):
     site = write_site(tmp_path, {"a.md": item_text("خبر", "نص")})
     config = load_config(site / "site.toml")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -336,9 +336,25 @@ def related_lists(model: SiteModel, cache: BuildCache, *, stale_ok: bool = False
         if len(previous) == len(model.articles) and all(
                 a.slug in previous and all(s in model.by_slug for s in previous[a.slug]) for a in model.articles):
             return previous, True
-    counts = {path: entry.terms for path, entry in entries.items() if entry.terms is not None}
-    from .related import related_items  # numpy: imported only by builds that rank them
-    related = related_items(model, MORE_ITEMS, term_counts=counts, vocabulary=cache.vocabulary)
+    from .related import Vocabulary, related_items  # numpy: imported only by builds that rank them
+    vocabulary = cache.vocabulary
+    if not isinstance(vocabulary, Vocabulary):
+        token, terms = cache.terms or (None, ())
+        vocabulary = cache.vocabulary = Vocabulary(terms, token)
+    counts, known = {}, {}
+    for name, entry in cache.records.items():
+        if entry.article is None or entry.terms is None:
+            continue
+        if entry.term_ids is None or entry.term_ids[0] != vocabulary.token:
+            entry = cache.records[name] = replace(entry, term_ids=(vocabulary.token, vocabulary.ids_of(entry.terms)))
+        counts[entry.article.path] = entry.terms
+        known[entry.article.path] = entry.term_ids[1]
+    related = related_items(model, MORE_ITEMS, term_counts=counts, vocabulary=vocabulary, term_ids=known)
+    if len(vocabulary.terms) > 2 * vocabulary.in_use + 1000:
+        # Terms of items since edited or deleted pile up: the next ranking looks every item's up
+        # again, in a new vocabulary.
+        vocabulary = cache.vocabulary = Vocabulary()
+    cache.terms = (vocabulary.token, vocabulary.terms)
     cache.related = (key, related)
     return related, False
 
@@ -411,9 +427,7 @@ class SiteBuilder:
 
     def build(self, quick: bool = False) -> BuildReport:
         if self.cache is None:
-            from .related import Vocabulary
             self.cache = BuildCache.load(self.config, cache_key(self.config, self.drafts))
-            self.cache.vocabulary = Vocabulary()  # builds after an edit look up only the edited item's terms
         defer = self._defer if self._later is not None else None
         # Rendering forks worker processes for large builds; not while the search index of an
         # earlier build is being written in a thread, whose locks a forked child would inherit held.

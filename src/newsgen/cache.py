@@ -75,6 +75,7 @@ class RecordEntry:
     article: Article | None
     problems: list[Problem]
     terms: TermCounts | None = None  # the item's term counts for related items (newsgen.terms)
+    term_ids: tuple[str, bytes] | None = None  # (vocabulary token, ids of `terms`): see `BuildCache.terms`
 
 
 @dataclass
@@ -94,11 +95,14 @@ class BuildCache:
     related: tuple[str, dict[str, tuple[str, ...]]] | None = None  # (digest of the inputs, related items)
     groups: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)  # feeds...: fingerprint, files
     state: dict | None = None  # what the last build read and reported (see `build.unchanged_build`)
-    # Kept in memory only, by a process that builds again and again (serve): related items' term ids.
+    # Related items' vocabulary: its token and terms by id, saved with the records, whose
+    # `term_ids` refer to it; and in memory, the `related.Vocabulary` made from them.
+    terms: tuple[str, list[str]] | None = None
     vocabulary: object | None = field(default=None, repr=False)
     # What is on disk now: each shard's (path, entry) pairs, and the rest's values.
     _saved_shards: dict[int, list[tuple[str, RecordEntry]]] = field(default_factory=dict, repr=False)
     _saved_rest: tuple | None = field(default=None, repr=False)
+    _saved_terms: tuple[str, int] | None = field(default=None, repr=False)  # token and count on disk
     _records_loaded: bool = field(default=True, repr=False)  # False: loaded by `load_main`
 
     @staticmethod
@@ -127,6 +131,14 @@ class BuildCache:
                 continue
             cache.records.update(entries)
             cache._saved_shards[shard] = list(entries.items())
+        try:
+            with open(path.with_name(TERMS_FILE), "rb") as handle:
+                stored_key, token, joined = pickle.load(handle)
+            if stored_key == key:
+                cache.terms = (token, joined.decode("utf-8").split("\n") if joined else [])
+                cache._saved_terms = (token, len(cache.terms[1]))
+        except Exception:  # missing or broken: ids are looked up again, under a new vocabulary
+            pass
 
     @classmethod
     def load_main(cls, config: SiteConfig, key: str) -> "BuildCache | None":
@@ -169,6 +181,10 @@ class BuildCache:
                 continue
             _write_pickle(_shard_file(path, shard), (self.key, dict(entries)))
             self._saved_shards[shard] = entries
+        if self._records_loaded and self.terms is not None and self._saved_terms != (self.terms[0], len(self.terms[1])):
+            token, terms = self.terms
+            _write_pickle(path.with_name(TERMS_FILE), (self.key, token, "\n".join(terms).encode("utf-8")))
+            self._saved_terms = (token, len(terms))
         rest = self._rest()
         if self._saved_rest is None or self._saved_rest != rest:
             _write_pickle(path, {"format": FORMAT, "key": self.key, "pages": self.pages, "files": self.files,
@@ -181,6 +197,7 @@ class BuildCache:
 
 
 SHARDS = 32
+TERMS_FILE = "terms.pickle"
 
 
 def _shard_of(name: str) -> int:
@@ -208,7 +225,7 @@ class _TextKeepingPickler(pickle.Pickler):
     """
 
     def reducer_override(self, obj):
-        if type(obj) is Article:
+        if isinstance(obj, Article):
             return _article, _encoded(tuple(map(obj.__dict__.__getitem__, _ARTICLE_FIELDS)))
         if type(obj) is TermCounts:
             return _term_counts, (obj.words.encode("utf-8"), obj.counts)
@@ -216,21 +233,57 @@ class _TextKeepingPickler(pickle.Pickler):
 
 
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
+_LONG_TEXTS = frozenset(_ARTICLE_FIELDS.index(name) for name in ("body_html", "text"))
 
 
 def _encoded(values: tuple) -> tuple:
-    """(positions of the texts that are not ASCII, the values with those texts as UTF-8)."""
-    texts = tuple(i for i, value in enumerate(values) if type(value) is str and not value.isascii())
-    return texts, tuple(value.encode("utf-8") if i in texts else value for i, value in enumerate(values))
+    """(positions of the short texts that are not ASCII, the values with every such text, and
+    the long texts, as UTF-8)."""
+    texts = tuple(i for i, value in enumerate(values)
+                  if type(value) is str and not value.isascii() and i not in _LONG_TEXTS)
+    return texts, tuple(value.encode("utf-8") if i in texts or (i in _LONG_TEXTS and type(value) is str) else value
+                        for i, value in enumerate(values))
 
 
 def _article(texts: tuple[int, ...], values: tuple) -> Article:
     values = list(values)
     for i in texts:
         values[i] = values[i].decode("utf-8")
-    article = Article.__new__(Article)
+    article = _SavedArticle.__new__(_SavedArticle)
     article.__dict__.update(zip(_ARTICLE_FIELDS, values))  # the fields as saved, not validated again
     return article
+
+
+def _decoded_when_read(name: str) -> property:
+    def read(self) -> str:
+        value = self.__dict__[name]
+        if type(value) is bytes:
+            value = self.__dict__[name] = value.decode("utf-8")
+        return value
+
+    def write(self, value: str) -> None:  # the dataclass's __init__ (and `replace`) set it
+        self.__dict__[name] = value
+
+    return property(read, write)
+
+
+class _SavedArticle(Article):
+    """An article read from the cache, whose body and plain text stay UTF-8 until first read.
+
+    A build after an edit reads the bodies of the few pages it renders again, not the
+    70 MB of text of a 10,000-item archive; those stay bytes and are saved as they are.
+    It equals the `Article` with the same fields.
+    """
+
+    body_html = _decoded_when_read("body_html")
+    text = _decoded_when_read("text")
+
+    def __eq__(self, other):
+        if not isinstance(other, Article):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in _ARTICLE_FIELDS)
+
+    __hash__ = Article.__hash__
 
 
 def _term_counts(words: bytes, counts: bytes) -> TermCounts:

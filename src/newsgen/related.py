@@ -23,6 +23,7 @@ nearer than 2**-24 count as tied.
 
 from __future__ import annotations
 
+import secrets
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -192,24 +193,31 @@ _BLOCK_ENTRIES = 1 << 16
 
 
 class Vocabulary:
-    """Term ids, kept from one ranking to the next, and with `keep_documents` each document's
-    entries as arrays.
+    """Term ids: a term gets the next id when first seen, and keeps it while the vocabulary lives.
 
-    A long-running process (newsgen serve) keeps one that keeps the documents, so that after an
-    edit only the edited item's terms are looked up. A single ranking does without: arrays per
-    document would cost some 2.6 KiB each (26 MiB at 10,000 items) for nothing. The ids are
-    internal; columns still follow code-point order.
+    The build cache saves the terms by id and each record's ids (see `build.related_lists`), so
+    that a build looks up only the terms of the items it read again, and serve keeps one in
+    memory. `token` names the vocabulary that ids belong to. Ids are internal: columns still
+    follow code-point order.
     """
 
-    def __init__(self, keep_documents: bool = True) -> None:
+    def __init__(self, terms: Sequence[str] = (), token: str | None = None) -> None:
         # A new term gets the next id as it is first looked up (a C-level lookup per entry);
         # the dict keeps insertion order, so the terms by id are its keys in order.
-        self.ids: dict[str, int] = defaultdict(count().__next__)
-        self.terms: list[str] = []
-        self.keep_documents = keep_documents
-        self._arrays: dict[int, tuple[Mapping[str, int], np.ndarray, np.ndarray]] = {}
-        self._columns: np.ndarray | None = None  # column of each id, for `len(terms)` ids
+        self.ids: dict[str, int] = defaultdict(count(len(terms)).__next__)
+        self.ids.update(zip(terms, range(len(terms))))
+        self._terms: list[str] = list(terms)
+        self.token = token or secrets.token_hex(8)
+        self.in_use = 0  # how many terms the documents last ranked have
+        self._columns: tuple[np.ndarray, tuple[str, ...]] | None = None
         self._titles: dict[str, str] = {}
+
+    @property
+    def terms(self) -> list[str]:
+        """The terms by id."""
+        if len(self._terms) < len(self.ids):
+            self._terms.extend(islice(self.ids, len(self._terms), None))
+        return self._terms
 
     def titles(self, articles: Sequence[Article]) -> list[str]:
         """Each article's headline as compared for "the same headline", normalized once."""
@@ -219,39 +227,29 @@ class Vocabulary:
             self._titles[title] = known[title] if title in known else _normalized(title).strip()
         return [self._titles[article.title] for article in articles]
 
-    def entries(self, documents: Sequence[Mapping[str, int]]) -> tuple[np.ndarray, np.ndarray]:
-        """The term ids and counts of all documents, one document after another."""
-        if self.keep_documents:
-            ids, counts = self._kept_entries(documents)
-        else:
-            total = sum(map(len, documents))
-            ids = np.fromiter(map(self.ids.__getitem__, chain.from_iterable(documents)), np.int32, total)
-            counts = _all_counts(documents, total)
-        self.terms.extend(islice(self.ids, len(self.terms), None))
-        return ids, counts
+    def ids_of(self, document: Mapping[str, int]) -> bytes:
+        """The ids of the document's terms, in its order, as packed 32-bit integers."""
+        return np.fromiter(map(self.ids.__getitem__, document), np.int32, len(document)).tobytes()
 
-    def _kept_entries(self, documents: Sequence[Mapping[str, int]]) -> tuple[np.ndarray, np.ndarray]:
-        """`entries`, from the arrays of documents seen before; only these documents' are kept."""
-        kept: dict[int, tuple[Mapping[str, int], np.ndarray, np.ndarray]] = {}
-        for document in documents:
-            found = self._arrays.get(id(document))
-            if found is None or found[0] is not document:
-                found = (document, np.fromiter(map(self.ids.__getitem__, document), np.int32, len(document)),
-                         _all_counts([document], len(document)))
-            kept[id(document)] = found
-        self._arrays = kept
-        if not kept:
-            return np.zeros(0, np.int32), np.zeros(0, np.int32)
-        return (np.concatenate([found[1] for found in kept.values()]),
-                np.concatenate([found[2] for found in kept.values()]))
+    def entries(self, documents: Sequence[Mapping[str, int]], known: Sequence[bytes | None] | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """The term ids and counts of all documents, one document after another; `known[i]`, when
+        given, is `ids_of(documents[i])` from before."""
+        known = known if known is not None else [None] * len(documents)
+        ids = np.frombuffer(b"".join([packed if packed is not None else self.ids_of(document)
+                                      for document, packed in zip(documents, known)]), np.int32)
+        self.in_use = int(np.count_nonzero(np.bincount(ids, minlength=len(self.terms))))
+        return ids, _all_counts(documents, len(ids))
 
     def columns(self) -> tuple[np.ndarray, tuple[str, ...]]:
         """The column of each id, and the terms by column (code-point order)."""
-        if self._columns is None or len(self._columns) != len(self.terms):
-            order = sorted(range(len(self.terms)), key=self.terms.__getitem__)
-            self._columns = np.empty(len(self.terms), np.int32)
-            self._columns[np.array(order, np.int64)] = np.arange(len(self.terms), dtype=np.int32)
-        return self._columns, tuple(sorted(self.terms))
+        terms = self.terms
+        if self._columns is None or len(self._columns[0]) != len(terms):
+            order = sorted(range(len(terms)), key=terms.__getitem__)
+            columns = np.empty(len(terms), np.int32)
+            columns[np.array(order, np.int64)] = np.arange(len(terms), dtype=np.int32)
+            self._columns = (columns, tuple(map(terms.__getitem__, order)))
+        return self._columns
 
 
 def _all_counts(documents: Sequence[Mapping[str, int]], total: int) -> np.ndarray:
@@ -281,15 +279,16 @@ def _strongest_terms(counted: SparseRows, frequency: np.ndarray, total: int, lim
 
 
 def top_vectors(documents: Sequence[Mapping[str, int]], limit: int = TOP_TERMS,
-                vocabulary: Vocabulary | None = None) -> TermVectors:
+                vocabulary: Vocabulary | None = None, known: Sequence[bytes | None] | None = None) -> TermVectors:
     """Each document's `limit` strongest terms by TF-IDF, as a unit vector.
 
     Terms found in only one document cannot relate it to another and are left out, as are terms
     found in every one (they weigh nothing). Ties go to the term first in code-point order.
+    `known` is as for `Vocabulary.entries`.
     """
     total = len(documents)
-    vocabulary = vocabulary if vocabulary is not None else Vocabulary(keep_documents=False)
-    ids, counts = vocabulary.entries(documents)
+    vocabulary = vocabulary if vocabulary is not None else Vocabulary()
+    ids, counts = vocabulary.entries(documents, known)
     column_of_id, terms = vocabulary.columns()
     columns = column_of_id[ids]
     present = counts > 0  # a term counted 0 times is not in the document
@@ -413,19 +412,22 @@ def similar(vectors: TermVectors, topics: Sequence[tuple[str, ...]], titles: Seq
 
 def related_items(model: SiteModel, limit: int = MAX_RELATED,
                   term_counts: Mapping[str, Mapping[str, int]] | None = None,
-                  vocabulary: Vocabulary | None = None) -> dict[str, tuple[str, ...]]:
+                  vocabulary: Vocabulary | None = None, term_ids: Mapping[str, bytes] | None = None
+                  ) -> dict[str, tuple[str, ...]]:
     """Slug -> the slugs of up to `limit` related items, best first; never the item itself.
 
     `term_counts` maps an item's path to its `terms_of(title, text)` (a Counter or any mapping of
     term to count), computed earlier, say when the item was read; items not in it are counted here.
-    `vocabulary`, kept from an earlier call over mostly the same count objects, saves looking
-    their terms up again.
+    `term_ids` maps an item's path to the `vocabulary.ids_of` its counts, from an earlier build:
+    their terms are not looked up again.
     """
     articles = model.articles
     documents = [_counts(a, term_counts) for a in articles]
-    vocabulary = vocabulary if vocabulary is not None else Vocabulary(keep_documents=False)
+    known = [term_ids.get(a.path) for a in articles] if term_ids is not None else None
+    vocabulary = vocabulary if vocabulary is not None else Vocabulary()
     titles = vocabulary.titles(articles)
-    found = similar(top_vectors(documents, vocabulary=vocabulary), [a.topic_keys for a in articles], titles, limit)
+    found = similar(top_vectors(documents, vocabulary=vocabulary, known=known), [a.topic_keys for a in articles],
+                    titles, limit)
     positions = {t.key: {slug: i for i, slug in enumerate(t.article_slugs)} for t in model.topics}
     topics = {t.key: t for t in model.topics}
     result = {}
