@@ -260,3 +260,88 @@ def test_template_errors_are_reported_with_file_and_line(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "\ntemplates/article.html:2: template syntax error" in "\n" + result.stderr
+
+
+def test_a_site_card_and_header_are_used_on_every_page_that_shows_them(sample_site):
+    partials = sample_site / "templates" / "partials"
+    (partials / "article_card.html").write_text(
+        '<article class="own-card" data-level="{{ card_level|default(2) }}">{{ article.title }}</article>\n', "utf-8")
+    (partials / "header.html").write_text('<header class="own-header">{{ page.kind }}</header>\n', "utf-8")
+    assert build(sample_site) == 0
+    out = sample_site / "public"
+    topic = soup(out / "topics" / "politics" / "index.html")
+    assert topic.select(".own-card") and not topic.select("article.card")
+    assert {c["data-level"] for c in topic.select(".own-card")} == {"2"}
+    assert len(topic.select(".cards-list > li")) == len(topic.select(".cards-list > li > .own-card"))
+    home = soup(out / "index.html")
+    assert home.select(".own-card") and {c["data-level"] for c in home.select(".own-card")} == {"3"}
+    assert soup(out / "archive" / "2024" / "index.html").select(".own-card")
+    assert soup(seed_page(out)).select_one(".own-header").get_text() == "article"
+
+
+def _sample_renderer(tmp_path: Path):
+    from newsgen.build import load_site
+    from newsgen.config import load_config
+    from newsgen.errors import Diagnostics
+    from newsgen.render import SiteRenderer
+    site = copy_sample_site(tmp_path / "site")
+    config = load_config(site / "site.toml")
+    model = load_site(config, Diagnostics())
+    return SiteRenderer(model, config, related={}), model
+
+
+def test_an_article_view_holds_the_body_without_a_copy(tmp_path):
+    from markupsafe import Markup
+    renderer, model = _sample_renderer(tmp_path)
+    article = model.articles[0]
+    view = renderer.views[article.slug]
+    assert view.article is article and "body_html" not in vars(view)
+    assert isinstance(view.body_html, Markup) and view.body_html == article.body_html
+    page = renderer.render_article(article.slug).data.decode("utf-8")
+    assert article.body_html in page
+
+
+def test_remembered_dates_keep_the_zone_each_was_written_in(tmp_path):
+    from datetime import datetime, timedelta, timezone
+    renderer, _ = _sample_renderer(tmp_path)
+    isodate, date = renderer.renderer.env.filters["isodate"], renderer.renderer.env.filters["date"]
+    utc = datetime(2024, 11, 5, 21, 30, tzinfo=timezone.utc)
+    same_instant = utc.astimezone(timezone(timedelta(hours=3)))
+    assert utc == same_instant
+    assert isodate(utc) == "2024-11-05T21:30:00+00:00"
+    assert isodate(same_instant) == "2024-11-06T00:30:00+03:00"
+    assert isodate(utc) == "2024-11-05T21:30:00+00:00"
+    assert date(utc) == date(same_instant)  # both shown on the site's calendar day
+    assert isodate(None) == ""
+
+
+def test_page_and_site_read_as_attributes_and_as_items(tmp_path):
+    from newsgen.render import TemplateDict
+    renderer, _ = _sample_renderer(tmp_path)
+    template = renderer.renderer.env.from_string(
+        "{{ page.title }}|{{ page['title'] }}|{{ page.nope is defined }}|{{ site.title }}|{{ page.items() | list | length }}")
+    page = TemplateDict(title="عنوان")
+    assert template.render(page=page, site=renderer.site) == f"عنوان|عنوان|False|{renderer.site['title']}|1"
+    assert page == {"title": "عنوان"} and not hasattr(page, "nope")
+
+
+@pytest.mark.parametrize("hijri", [False, True])
+def test_the_card_written_out_in_lists_matches_the_card_partial(tmp_path, hijri):
+    """list.html writes the theme's card out; a site's copy of the partial is included instead.
+    Both must give the same bytes, so the two stay in step."""
+    from newsgen.render import THEME
+    outputs = []
+    for name in ("theme", "copy"):
+        site = copy_sample_site(tmp_path / name)
+        if hijri:
+            config = site / "site.toml"
+            config.write_text(config.read_text("utf-8").replace("[site]\n", "[site]\nhijri = true\n", 1), "utf-8")
+        if name == "copy":
+            (site / "templates" / "partials" / "article_card.html").write_bytes(
+                (THEME / "templates" / "partials" / "article_card.html").read_bytes())
+        assert build(site) == 0
+        outputs.append(snapshot(site / "public"))
+    theme, copy = outputs
+    lists = [p for p in theme if p.startswith(("topics/", "archive/")) and p.endswith("index.html")]
+    assert len(lists) > 5 and any("<article class=\"card" in theme[p].decode("utf-8") for p in lists)
+    assert {p: theme[p] for p in lists} == {p: copy[p] for p in lists}

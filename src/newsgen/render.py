@@ -38,6 +38,19 @@ class TopicLink:
     url: str
 
 
+class TemplateDict(dict):
+    """A dict that templates read by attribute (`page.title`) without a failed lookup first.
+
+    Jinja tries an attribute before an item, so on a plain dict every `page.title` raises and
+    catches an AttributeError; with the dict as its own `__dict__` the attribute is found at
+    once. A key named like a dict method (`items`, `get`) would hide the method: none is used.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.__dict__ = self
+
+
 @dataclass(frozen=True)
 class ArticleView:
     """An article as templates see it: topics as links, body marked safe."""
@@ -48,7 +61,7 @@ class ArticleView:
     updated: datetime | None
     topics: tuple[TopicLink, ...]
     summary: str
-    body_html: Markup
+    article: Article = field(repr=False)  # whose body the view shows, read only when a page shows it
     breaking: bool
     source: str
     source_url: str
@@ -59,6 +72,12 @@ class ArticleView:
     word_count: int
     reading_minutes: int
     slug: str
+
+    @property
+    def body_html(self) -> Markup:
+        # Made when a page shows it: a Markup kept per view would copy every body for the build,
+        # and a list page's cards would read bodies that an article read from the cache has not.
+        return Markup(self.article.body_html)
 
 
 @dataclass(frozen=True)
@@ -115,21 +134,35 @@ class Renderer:
             # a template changes (see `build.SiteBuilder`).
             auto_reload=False,
         )
+        # list.html writes the theme's card out in its loop rather than including it per card;
+        # a site's own partials/article_card.html is included instead.
+        self.env.globals["theme_article_card"] = self.from_theme("partials/article_card.html")
         locale, digits, tz = config.date_locale, config.digits, config.tz
 
         def local(value):
             """Dates are shown on the site's calendar day, as the archive files them."""
             return value.astimezone(tz) if isinstance(value, datetime) and value.tzinfo else value
 
+        # An item's date shows on its own page and on every list and page of related items that
+        # shows it: formatted once per build, not at each showing.
+        self.iso = remembered_per_object(lambda value: value.isoformat() if value else "")
         self.env.filters.update(
-            date=lambda value: format_arabic_date(local(value), locale=locale, digits=digits),
+            date=remembered_per_value(lambda value: format_arabic_date(local(value), locale=locale, digits=digits)),
             month=lambda value: format_month(value[0], value[1], locale=locale, digits=digits),
-            isodate=lambda value: value.isoformat() if value else "",
+            isodate=self.iso,
             num=lambda value: format_number(int(value), digits),
             join_ar=join_list,
             hijri=lambda value: format_hijri_date(local(value), digits=digits),
             textdir=text_direction,
         )
+
+    def from_theme(self, name: str) -> bool:
+        """Whether the template `name` is the theme's own, not a site's file of the same name."""
+        try:
+            _, filename, _ = self.env.loader.get_source(self.env, name)
+        except jinja2.TemplateNotFound:
+            return False
+        return filename is not None and Path(filename).resolve() == (THEME / "templates" / name).resolve()
 
     def render(self, template: str, url: str, context: dict[str, Any]) -> bytes:
         prefix = self.config.base_path if url == "404.html" else relative_prefix(url)
@@ -152,6 +185,39 @@ class Renderer:
                                 _shown(path, self.config.root) or template, line) from None
         return html.encode("utf-8")
 
+
+
+def remembered_per_value(compute: Callable[[Any], str]) -> Callable[[Any], str]:
+    """`compute` remembered by value: for results that equal values always share."""
+    memo: dict[Any, str] = {}
+
+    def cached(value):
+        try:
+            return memo[value]
+        except KeyError:
+            result = memo[value] = compute(value)
+            return result
+        except TypeError:  # unhashable
+            return compute(value)
+
+    return cached
+
+
+def remembered_per_object(compute: Callable[[Any], str]) -> Callable[[Any], str]:
+    """`compute` remembered per object, for results that equal values need not share: two
+    date-times of the same instant in different zones have different ISO forms. The memo
+    holds each object, so its id is not reused while remembered."""
+    memo: dict[int, tuple[Any, str]] = {}
+
+    def cached(value):
+        hit = memo.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        result = compute(value)
+        memo[id(value)] = (value, result)
+        return result
+
+    return cached
 
 
 def _shown(path: str | None, root: Path) -> str | None:
@@ -197,26 +263,26 @@ class SiteRenderer:
         self._related = related  # slug -> related slugs; computed on first use when not given
         self.topic_links = {t.key: TopicLink(t.key, t.name, t.url) for t in model.topics}
         self.views = _Views(lambda slug: self._view(model.by_slug[slug]))  # made when a page first shows one
-        self.site = {
+        self.site = TemplateDict({
             "title": config.title,
             "description": config.description,
             "base_url": config.base_url,
             "lang": "ar",
             "publisher": config.publisher,
             "topics": list(self.topic_links.values()),
-            "pages": [{"title": p.title, "url": p.url} for p in model.pages],
+            "pages": [TemplateDict(title=p.title, url=p.url) for p in model.pages],
             "feed_url": "feed.xml",
             "search": config.search,
             "hijri": config.hijri,
-        }
+        })
         from .structured import StructuredData  # here, not at the top: structured -> feeds -> render
-        self.structured = StructuredData(model, config)
+        self.structured = StructuredData(model, config, iso=self.renderer.iso)
 
     def _view(self, article: Article) -> ArticleView:
         return ArticleView(
             title=article.title, url=article.url, date=article.date, updated=article.updated,
             topics=tuple(self.topic_links[k] for k in article.topic_keys if k in self.topic_links),
-            summary=article.summary, body_html=Markup(article.body_html), breaking=article.breaking,
+            summary=article.summary, article=article, breaking=article.breaking,
             source=article.source, source_url=article.source_url, author=article.author,
             location=article.location, image=article.image, image_alt=article.image_alt,
             word_count=article.word_count,
@@ -230,7 +296,7 @@ class SiteRenderer:
                 "description": description or self.config.description, "feed_url": feed_url}
 
     def _render(self, template: str, url: str, page: dict, **context) -> RenderedFile:
-        page = {**page, **self.structured.for_page(page, context)}  # jsonld, meta, feeds
+        page = TemplateDict(page, **self.structured.for_page(page, context))  # jsonld, meta, feeds
         data = self.renderer.render(template, url, {"site": self.site, "page": page, **context})
         return RenderedFile(output_path(url), data)
 
