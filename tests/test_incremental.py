@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -164,6 +166,49 @@ def test_saving_the_cache_leaves_the_records_texts_as_they_were(tmp_path):
     before = sys.getsizeof(article.body_html)
     pickle.dumps(article)
     assert sys.getsizeof(article.body_html) > before  # what plain pickling does, and the cache avoids
+
+
+def test_records_read_back_read_their_bodies_only_when_needed(tmp_path):
+    from newsgen.errors import NewsgenError
+    from newsgen.storage import SavedArticle, body_bytes
+
+    site = write_site(tmp_path, {f"{i}.md": item_text(f"خبر {i}", f"نص الخبر رقم {i} " * 20) for i in range(40)})
+    config = load_config(site / "site.toml")
+    cache = BuildCache(key=cache_key(config, drafts=False))
+    build(config, cache=cache)
+    originals = {name: entry.article for name, entry in cache.records.items()}
+
+    loaded = BuildCache.load(config, cache.key)
+    assert loaded.records.keys() == originals.keys()
+    unread = [a for a in (e.article for e in loaded.records.values()) if not isinstance(a.__dict__["text"], str)]
+    assert len(unread) == len(originals) and all(isinstance(a, SavedArticle) for a in unread)
+    assert {name: entry.article for name, entry in loaded.records.items()} == originals  # reads them all
+
+    # Saving a shard again keeps the bodies of its records that were never read.
+    again = BuildCache.load(config, cache.key)
+    name = next(iter(again.records))
+    again.records[name] = replace(again.records[name], article=replace(originals[name], title="عنوان آخر"))
+    again.save(config)
+    third = BuildCache.load(config, cache.key)
+    assert third.records[name].article.title == "عنوان آخر"
+    assert {n: body_bytes(e.article) for n, e in third.records.items()} == \
+        {n: body_bytes(a) for n, a in originals.items()}
+
+    # A body file that goes missing drops its records (they are parsed again); one replaced
+    # under a build that has not read it yet stops that build with a message, not a traceback.
+    from newsgen.cache import _shard_of
+    folder = BuildCache.location(config).parent
+    shards = sorted({_shard_of(name) for name in originals})
+    bodies = [folder / f"bodies-{shard:02d}.pickle" for shard in shards]
+    bodies[0].unlink()
+    assert 0 < len(BuildCache.load(config, cache.key).records) < len(originals)
+    fourth = BuildCache.load(config, cache.key)
+    bodies[1].write_bytes(bodies[2].read_bytes())
+    with pytest.raises(NewsgenError, match="build cache changed"):
+        for entry in fourth.records.values():
+            entry.article.text
+    report = build(config)  # and a build after that is whole again
+    assert report.items == len(originals)
 
 
 def test_related_items_term_ids_are_kept_and_only_new_terms_looked_up(tmp_path):

@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import secrets
 import zlib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,11 +22,12 @@ from . import __version__
 from .config import SiteConfig
 from .errors import Problem
 from .model import Article
+from .storage import BodyFile, write_bodies, write_pickle
 from .terms import TermCounts
 
 CACHE_FOLDER = ".newsgen-cache"
 CACHE_FILE = "build.pickle"
-FORMAT = 4
+FORMAT = 5
 _PACKAGE = Path(__file__).parent
 
 
@@ -104,6 +106,7 @@ class BuildCache:
     _saved_rest: tuple | None = field(default=None, repr=False)
     _saved_terms: tuple[str, int] | None = field(default=None, repr=False)  # token and count on disk
     _records_loaded: bool = field(default=True, repr=False)  # False: loaded by `load_main`
+    _body_files: dict[int, BodyFile] = field(default_factory=dict, repr=False)  # where loaded records' bodies are
 
     @staticmethod
     def location(config: SiteConfig) -> Path:
@@ -124,11 +127,16 @@ class BuildCache:
         for shard in range(SHARDS):
             try:
                 with open(_shard_file(path, shard), "rb") as handle:
-                    stored_key, entries = pickle.load(handle)
+                    stored_key, token, entries = pickle.load(handle)
                 if stored_key != key or not isinstance(entries, dict):
+                    continue
+                bodies = BodyFile.check(_bodies_file(path, shard), token)
+                if bodies is None:
                     continue
             except Exception:  # a missing or broken shard: its items are parsed again
                 continue
+            bodies.attach({name: entry.article for name, entry in entries.items() if entry.article is not None})
+            cache._body_files[shard] = bodies
             cache.records.update(entries)
             cache._saved_shards[shard] = list(entries.items())
         try:
@@ -179,15 +187,21 @@ class BuildCache:
             if saved is not None and len(saved) == len(entries) and all(
                     a[0] == b[0] and a[1] is b[1] for a, b in zip(saved, entries)):
                 continue
-            _write_pickle(_shard_file(path, shard), (self.key, dict(entries)))
+            previous = self._body_files.pop(shard, None)
+            if previous is not None:
+                previous.read()  # articles read from it may still want their bodies once it is replaced
+            token = secrets.token_hex(8)
+            write_bodies(_bodies_file(path, shard), token,
+                         {name: entry.article for name, entry in entries if entry.article is not None})
+            write_pickle(_shard_file(path, shard), (self.key, token, dict(entries)), without_bodies=True)
             self._saved_shards[shard] = entries
         if self._records_loaded and self.terms is not None and self._saved_terms != (self.terms[0], len(self.terms[1])):
             token, terms = self.terms
-            _write_pickle(path.with_name(TERMS_FILE), (self.key, token, "\n".join(terms).encode("utf-8")))
+            write_pickle(path.with_name(TERMS_FILE), (self.key, token, "\n".join(terms).encode("utf-8")))
             self._saved_terms = (token, len(terms))
         rest = self._rest()
         if self._saved_rest is None or self._saved_rest != rest:
-            _write_pickle(path, {"format": FORMAT, "key": self.key, "pages": self.pages, "files": self.files,
+            write_pickle(path, {"format": FORMAT, "key": self.key, "pages": self.pages, "files": self.files,
                                  "output": self.output, "related": self.related, "groups": self.groups,
                                  "state": self.state})
             self._saved_rest = rest
@@ -208,83 +222,5 @@ def _shard_file(main: Path, shard: int) -> Path:
     return main.with_name(f"records-{shard:02d}.pickle")
 
 
-def _write_pickle(path: Path, value) -> None:
-    temporary = path.with_suffix(f".tmp-{os.getpid()}")
-    with open(temporary, "wb") as handle:
-        _TextKeepingPickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
-    os.replace(temporary, path)
-
-
-class _TextKeepingPickler(pickle.Pickler):
-    """Pickles records with their text as UTF-8 bytes.
-
-    Pickling a str that is not ASCII keeps a UTF-8 copy of it inside the str for as
-    long as the str lives (CPython caches it there). For an archive's records, whose
-    bodies are Arabic, that doubled the memory of every record saved: 85 MiB at
-    10,000 items. Encoding the texts here makes copies that are freed at once.
-    """
-
-    def reducer_override(self, obj):
-        if isinstance(obj, Article):
-            return _article, _encoded(tuple(map(obj.__dict__.__getitem__, _ARTICLE_FIELDS)))
-        if type(obj) is TermCounts:
-            return _term_counts, (obj.words.encode("utf-8"), obj.counts)
-        return NotImplemented
-
-
-_ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
-_LONG_TEXTS = frozenset(_ARTICLE_FIELDS.index(name) for name in ("body_html", "text"))
-
-
-def _encoded(values: tuple) -> tuple:
-    """(positions of the short texts that are not ASCII, the values with every such text, and
-    the long texts, as UTF-8)."""
-    texts = tuple(i for i, value in enumerate(values)
-                  if type(value) is str and not value.isascii() and i not in _LONG_TEXTS)
-    return texts, tuple(value.encode("utf-8") if i in texts or (i in _LONG_TEXTS and type(value) is str) else value
-                        for i, value in enumerate(values))
-
-
-def _article(texts: tuple[int, ...], values: tuple) -> Article:
-    values = list(values)
-    for i in texts:
-        values[i] = values[i].decode("utf-8")
-    article = _SavedArticle.__new__(_SavedArticle)
-    article.__dict__.update(zip(_ARTICLE_FIELDS, values))  # the fields as saved, not validated again
-    return article
-
-
-def _decoded_when_read(name: str) -> property:
-    def read(self) -> str:
-        value = self.__dict__[name]
-        if type(value) is bytes:
-            value = self.__dict__[name] = value.decode("utf-8")
-        return value
-
-    def write(self, value: str) -> None:  # the dataclass's __init__ (and `replace`) set it
-        self.__dict__[name] = value
-
-    return property(read, write)
-
-
-class _SavedArticle(Article):
-    """An article read from the cache, whose body and plain text stay UTF-8 until first read.
-
-    A build after an edit reads the bodies of the few pages it renders again, not the
-    70 MB of text of a 10,000-item archive; those stay bytes and are saved as they are.
-    It equals the `Article` with the same fields.
-    """
-
-    body_html = _decoded_when_read("body_html")
-    text = _decoded_when_read("text")
-
-    def __eq__(self, other):
-        if not isinstance(other, Article):
-            return NotImplemented
-        return all(getattr(self, name) == getattr(other, name) for name in _ARTICLE_FIELDS)
-
-    __hash__ = Article.__hash__
-
-
-def _term_counts(words: bytes, counts: bytes) -> TermCounts:
-    return TermCounts(words.decode("utf-8"), counts)
+def _bodies_file(main: Path, shard: int) -> Path:
+    return main.with_name(f"bodies-{shard:02d}.pickle")

@@ -1,0 +1,178 @@
+"""How the build cache stores records: texts as UTF-8, bodies apart and read when needed.
+
+Two things shape it. Pickling a str that is not ASCII keeps a UTF-8 copy of it inside the
+str for as long as the str lives (CPython caches it there): for an archive's records, whose
+texts are Arabic, that doubled the memory of every record saved (85 MiB at 10,000 items).
+And a build after an edit needs the bodies of the few pages it renders again, not the 70 MB
+of HTML and plain text of a 10,000-item archive. So texts are pickled as UTF-8 bytes, and
+each shard's bodies go to a file of their own, which an article read back from the cache
+(`SavedArticle`) opens the first time its body or text is read.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import fields
+from pathlib import Path
+
+from .errors import NewsgenError
+from .model import Article
+from .terms import TermCounts
+
+_ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
+_BODY_FIELDS = ("body_html", "text")
+_HTML, _TEXT = map(_ARTICLE_FIELDS.index, _BODY_FIELDS)
+_BODIES = frozenset((_HTML, _TEXT))
+
+
+def write_pickle(path: Path, value, *, without_bodies: bool = False) -> None:
+    """Pickle `value` to `path` atomically; articles in it lose their bodies with `without_bodies`
+    (they are saved with `write_bodies`)."""
+    temporary = path.with_suffix(f".tmp-{os.getpid()}")
+    with open(temporary, "wb") as handle:
+        _RecordPickler(handle, protocol=pickle.HIGHEST_PROTOCOL, without_bodies=without_bodies).dump(value)
+    os.replace(temporary, path)
+
+
+def write_bodies(path: Path, token: str, articles: dict[str, Article]) -> None:
+    """The bodies of `articles` (by record name), under `token`, which the records' file names."""
+    bodies = {name: body_bytes(article) for name, article in articles.items()}
+    temporary = path.with_suffix(f".tmp-{os.getpid()}")
+    with open(temporary, "wb") as handle:
+        pickle.dump(token, handle, protocol=pickle.HIGHEST_PROTOCOL)  # read alone to check the file
+        pickle.dump(bodies, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, path)
+
+
+def body_bytes(article: Article) -> tuple[bytes, bytes]:
+    """The article's body HTML and plain text as UTF-8, read from its file if not read yet."""
+    values = article.__dict__
+    html, text = values["body_html"], values["text"]
+    if type(html) is _Unread:
+        return html.bodies.get(html.name)
+    return (html if type(html) is bytes else html.encode("utf-8"),
+            text if type(text) is bytes else text.encode("utf-8"))
+
+
+class BodyFile:
+    """The bodies of one shard's records, read from their file when the first is needed."""
+
+    def __init__(self, path: Path, token: str):
+        self.path = path
+        self.token = token
+        self._bodies: dict[str, tuple[bytes, bytes]] | None = None
+
+    @classmethod
+    def check(cls, path: Path, token: str) -> "BodyFile | None":
+        """The file's bodies if it holds those of `token`; None if it does not or cannot be read."""
+        try:
+            with open(path, "rb") as handle:
+                return cls(path, token) if pickle.load(handle) == token else None
+        except Exception:
+            return None
+
+    def attach(self, articles: dict[str, Article]) -> None:
+        """Make the saved articles (by record name) read their bodies from here."""
+        for name, article in articles.items():
+            unread = _Unread(self, name)
+            article.__dict__.update(body_html=unread, text=unread)
+
+    def read(self) -> None:
+        """Read every body now (before the file is replaced)."""
+        self.get(None)
+
+    def get(self, name: str | None) -> tuple[bytes, bytes]:
+        if self._bodies is None:
+            try:
+                with open(self.path, "rb") as handle:
+                    token = pickle.load(handle)
+                    bodies = pickle.load(handle)
+                if token != self.token:
+                    raise ValueError("another file")
+            except Exception:
+                raise NewsgenError("the build cache changed or broke while this build read it; run the build "
+                                   "again (or delete the folder if it happens again)", str(self.path.parent)) from None
+            self._bodies = bodies
+        return self._bodies[name] if name is not None else (b"", b"")
+
+
+class _Unread:
+    """Where a saved article's body and text are, until they are read."""
+
+    __slots__ = ("bodies", "name")
+
+    def __init__(self, bodies: BodyFile, name: str):
+        self.bodies = bodies
+        self.name = name
+
+
+class _RecordPickler(pickle.Pickler):
+    def __init__(self, *args, without_bodies: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.without_bodies = without_bodies
+
+    def reducer_override(self, obj):
+        if isinstance(obj, Article):
+            values = list(map(obj.__dict__.__getitem__, _ARTICLE_FIELDS))
+            if self.without_bodies:
+                values[_HTML] = values[_TEXT] = None
+            elif type(values[_HTML]) is _Unread:
+                values[_HTML], values[_TEXT] = body_bytes(obj)
+            return _article, _encoded(values)
+        if type(obj) is TermCounts:
+            return _term_counts, (obj.words.encode("utf-8"), obj.counts)
+        return NotImplemented
+
+
+def _encoded(values: list) -> tuple:
+    """(positions of the short texts that are not ASCII, the values with every such text, and
+    the bodies, as UTF-8)."""
+    texts = tuple(i for i, value in enumerate(values)
+                  if type(value) is str and not value.isascii() and i not in _BODIES)
+    return texts, tuple(value.encode("utf-8") if i in texts or (i in _BODIES and type(value) is str) else value
+                        for i, value in enumerate(values))
+
+
+def _article(texts: tuple[int, ...], values: tuple) -> Article:
+    values = list(values)
+    for i in texts:
+        values[i] = values[i].decode("utf-8")
+    article = SavedArticle.__new__(SavedArticle)
+    article.__dict__.update(zip(_ARTICLE_FIELDS, values))  # the fields as saved, not validated again
+    return article
+
+
+def _term_counts(words: bytes, counts: bytes) -> TermCounts:
+    return TermCounts(words.decode("utf-8"), counts)
+
+
+def _decoded_when_read(name: str) -> property:
+    def read(self) -> str:
+        value = self.__dict__[name]
+        if type(value) is _Unread:
+            self.__dict__.update(zip(_BODY_FIELDS, value.bodies.get(value.name)))
+            value = self.__dict__[name]
+        if type(value) is bytes:
+            value = self.__dict__[name] = value.decode("utf-8")
+        return value
+
+    def write(self, value: str) -> None:  # the dataclass's __init__ (and `replace`) set it
+        self.__dict__[name] = value
+
+    return property(read, write)
+
+
+class SavedArticle(Article):
+    """An article read from the cache: its body and plain text are read (and decoded) when
+    first needed. It equals the `Article` with the same fields."""
+
+    body_html = _decoded_when_read("body_html")
+    text = _decoded_when_read("text")
+
+    def __eq__(self, other):
+        if not isinstance(other, Article):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in _ARTICLE_FIELDS)
+
+    __hash__ = Article.__hash__
