@@ -1,9 +1,13 @@
+import re
 from datetime import date, datetime, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from newsgen.arabic import (format_arabic_date, format_month, format_number, join_list, keyword_stem,
-                            normalize, stems, to_digits, words)
+from newsgen import arabic
+from newsgen.arabic import (count_words, format_arabic_date, format_month, format_number, join_list, keyword_stem,
+                            normalize, split_words, stems, to_digits, words)
 
 
 @pytest.mark.parametrize("variant, folded", [
@@ -65,3 +69,23 @@ def test_dates_with_arabic_indic_digits_and_undated():
 
 def test_join_uses_the_arabic_comma():
     assert join_list(["سياسة", "دفاع"]) == "سياسة، دفاع"
+
+
+# Prose with the punctuation `split_words` makes spaces of, and what it must leave to the
+# regular expression: `_`, marks, other symbols, unusual spaces, digits of other scripts.
+_NEWS_TEXT = st.lists(st.sampled_from(list("أبتجحدرسعفقلمنهويىةءئ abcXYZ0189٣۴_\n\t\xa0\u200c\u064b\u0640@&|²")
+                                      + list(arabic._PUNCTUATION) + ["  ", "الحكومة", "#وسم_هنا"]),
+                      max_size=80).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(_NEWS_TEXT, st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)))
+def test_split_words_and_count_words_find_the_runs_of_word_characters(text):
+    runs = re.findall(r"\w+", text)
+    assert split_words(text) == runs
+    assert split_words(normalize(text)) == words(text)
+    assert count_words(text) == len(runs)
+
+
+def test_the_punctuation_made_spaces_is_neither_word_nor_space():
+    assert all(not re.match(r"[\w\s]", mark) for mark in arabic._PUNCTUATION)

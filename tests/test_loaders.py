@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from conftest import REPO, write_site
 from newsgen.config import load_config
 from newsgen.errors import Diagnostics
-from newsgen.loaders import find_item_files, load_article, load_articles
-from newsgen.loaders.markdown import plain_paragraphs, render_commonmark, render_markdown, render_plain
+from newsgen.loaders import display_path, find_item_files, load_article, load_articles
+from newsgen.loaders.markdown import (_single_spaced, plain_paragraphs, render_commonmark, render_markdown,
+                                      render_plain, sanitize)
 from newsgen.loaders.plaintext import parse_plaintext
 
 SEED = REPO / "seeds" / "content" / "000_a32ecea6be25f2b2.txt"
@@ -198,10 +199,59 @@ def test_the_plain_prose_shortcut_renders_what_commonmark_renders(text):
         assert render_plain(text) == render_commonmark(text)
 
 
+# Prose as the shortcut accepts it: hashtags, words joined by `_`, `!`, lines opening with
+# `-` or `+`, rules between blank lines, no-break and other spaces, Latin letters.
+_PROSE_AND_RULES = st.lists(st.sampled_from(list("أبتجحدرسعفقلمنهويىة 0123456789.,،؟!\"'()-+_#aZé\n ")
+                                            + ["\n\n", "---", "___", "\n\n---\n\n", "\n\n___", "#وسم", "و_ب",
+                                               "-وأضاف", "+٣", " \n", "\n\n\n", "أ\xa0ب", "\xa0", "\u3000"]),
+                            max_size=60).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_PROSE_AND_RULES)
+def test_the_shortcut_renders_what_commonmark_renders_for_hashtags_underscores_and_rules(text):
+    if plain_paragraphs(text):
+        assert render_plain(text) == render_commonmark(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Cs",)), max_size=80))
+def test_the_shortcut_html_is_what_the_sanitizer_leaves(text):
+    if plain_paragraphs(text):
+        html, _ = render_plain(text)
+        assert sanitize(html) == html
+
+
 def test_plain_prose_takes_the_shortcut_and_markup_does_not():
     assert plain_paragraphs("قال الوزير \"إن الاتفاق\" تم.\n\nوأضاف: سنرى (غداً).")
+    for prose in ("وسم #الانتخابات_2024 هنا!", "rate_limit و كلمة_أخرى", "فقرة\n\n---\n\nفقرة",
+                  "فقرة\n\n_____\n", "-وأضاف المصدر\n+٣ نقاط"):
+        assert plain_paragraphs(prose), prose
     for markup in ("**عريض**", "- بند", "1. أول", "# عنوان", "<b>x</b>", "سطر  \nثان", "    شيفرة", "a & b",
-                   "[رابط](http://x)", "نص\n===", "> اقتباس"):
+                   "[رابط](http://x)", "نص\n===", "> اقتباس", "نص\n#عنوان", "_مائل_", "كلمة _مائلة",
+                   "نص\n---", "---\nنص", "نص\n\n--- \n", "نص\n\n-", "![صورة](x.png)", "--نص", "نص\n- -"):
         assert not plain_paragraphs(markup), markup
     assert render_markdown("نص \"مقتبس\"\nسطر ثان\n\n\nفقرة")[0] == \
         "<p>نص \"مقتبس\"\nسطر ثان</p>\n<p>فقرة</p>\n"
+    assert render_markdown("أ\xa0ب\n\n---\n\nفقرة")[0] == "<p>أ&nbsp;ب</p>\n<hr>\n<p>فقرة</p>\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from(list(" a\n\t\xa0\u3000\u2003\x1cب")), max_size=30))
+def test_single_spacing_is_splitting_and_joining_with_spaces(text):
+    assert _single_spaced(text) == " ".join(text.split())
+
+
+_PATH_PART = st.sampled_from(["site", "items", "a.md", "..", ".", "سياسة", "site2", "x y"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PATH_PART, max_size=4), st.lists(_PATH_PART, max_size=4), st.booleans())
+def test_display_path_is_the_path_relative_to_the_root(root_parts, rest, absolute):
+    root = Path("/" if absolute else ".", *root_parts)
+    for path in (root.joinpath(*rest), Path("/" if absolute else ".", *rest)):
+        try:
+            expected = path.relative_to(root).as_posix()
+        except ValueError:
+            expected = path.as_posix()
+        assert display_path(path, root) == expected

@@ -9,13 +9,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from bs4 import BeautifulSoup
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import write_site
 from newsgen.cli import main
 from newsgen.errors import Diagnostics
 from newsgen.model import Article
 from newsgen import related, terms
-from newsgen.arabic import content_words, normalize
+from newsgen.arabic import STOP_WORDS, content_words, normalize
 from newsgen.related import MAX_RELATED, inverted_index, related_items, term, terms_of, top_vectors
 from newsgen.config import parse_config
 from newsgen.site import build_site_model
@@ -35,6 +37,24 @@ def story(key: str, n: int, rng: random.Random) -> tuple[str, str]:
     title = " ".join(rng.sample(words, 4)) + f" {n}"
     body = " ".join(rng.choice(words) if rng.random() < 0.5 else rng.choice(FILLER) for _ in range(50))
     return title, body
+
+
+def _term_by_definition(word: str) -> str:
+    for prefix in terms._ARTICLE_PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+            return word[len(prefix):]
+    return word
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["و", "ف", "ب", "ك", "ل", "ال", "ا", "ح", "ر", "ب", "ه", "ي"]), max_size=7).map("".join))
+def test_term_and_counted_term_strip_articles_as_defined(word):
+    assert term(word) == _term_by_definition(word)
+    counted = terms._counted_term.__wrapped__(word)
+    if len(word) < 2 or word in STOP_WORDS or word.isdigit():
+        assert counted is None
+    else:
+        assert counted == _term_by_definition(word)
 
 
 CONFIG = parse_config({"site": {"title": "x"}, "filing": {"learn": False}, "topic": [

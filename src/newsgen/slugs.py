@@ -36,5 +36,8 @@ def is_safe_slug(value: str) -> bool:
     return bool(value.strip()) and not _UNSAFE.search(value)
 
 
+_WESTERN_DIGITS = {0x0660 + i: str(i) for i in range(10)} | {0x06F0 + i: str(i) for i in range(10)}
+
+
 def _western(text: str) -> str:
-    return text.translate({0x0660 + i: str(i) for i in range(10)} | {0x06F0 + i: str(i) for i in range(10)})
+    return text.translate(_WESTERN_DIGITS)

@@ -72,6 +72,11 @@ def _stat(entry: os.DirEntry) -> os.stat_result | OSError:
 
 
 def display_path(path: Path, root: Path) -> str:
+    # A file found below the root (the usual case) is shown by cutting the root off its
+    # text, which is what `relative_to` gives for such paths at a fraction of the cost.
+    text, base = str(path), str(root)
+    if os.sep == "/" and base != "/" and text.startswith(base) and text[len(base):len(base) + 1] == "/":
+        return text[len(base) + 1:]
     try:
         return path.relative_to(root).as_posix()
     except ValueError:

@@ -73,30 +73,73 @@ def render_commonmark(text: str) -> tuple[str, list[tuple[str, str]]]:
 
 # Most news items are paragraphs of plain prose. For a body with nothing CommonMark
 # could read as markup, its HTML is known without running the parser (several times
-# slower): `<p>` per block of lines, lines joined by newlines, `"` escaped. The
-# checks are deliberately wider than CommonMark's rules; tests compare both paths.
-_MARKUP_CHARACTERS = re.compile(r"[\\`*_\[\]!<>#~|&=\t\r\x00\x0b\x0c]")
-_MARKUP_LINE = re.compile(r"^(?:[ +\-]|\d{1,9}[.)])|  $", re.M)
+# slower) or the sanitizer: `<p>` per block of lines, lines joined by newlines, and
+# thematic breaks standing alone between blank lines. The checks are deliberately
+# wider than CommonMark's rules; tests compare both paths.
+#
+# Characters that are markup wherever they stand. `#` opens a heading only at a line's
+# start, `!` is markup only before `[`, `_` only away from letters and digits: those
+# are checked below.
+_MARKUP_CHARACTERS = re.compile(r"[\\`*\[\]<>~|&=\t\r\x00\x0b\x0c]")
+# What opens a block at a line's start: indented code, heading, list item, setext
+# underline or rule, ordered list. `-`/`+` then a letter is prose («-وأضاف»).
+_BLOCK_OPENER = r"(?:[ #]|[-+](?:[-+\s]|\Z)|\d{1,9}[.)])"
+_FIRST_LINE_BLOCK = re.compile(_BLOCK_OPENER)
+_LATER_LINE_BLOCK = re.compile(r"\n" + _BLOCK_OPENER)  # the literal `\n` makes the search fast
+# `_` with a letter or digit on both sides can neither open nor close emphasis
+# (markdown-it counts no such character as white space or punctuation).
+_LONE_UNDERSCORE = re.compile(r"_(?:(?<![^\W_]_)|(?![^\W_]))")
+_RULE = re.compile(r"-{3,}|_{3,}")
+# White space other than a space at a line's edge: markdown-it trims it off a paragraph's
+# ends, which the shortcut would not.
+_EDGE_SPACE = re.compile(r"^[^\S\n ]|[^\S\n ] *$", re.M)
 
 
 def plain_paragraphs(text: str) -> bool:
-    """True when `text` holds no Markdown markup at all: only paragraphs of prose."""
-    return not _MARKUP_CHARACTERS.search(text) and not _MARKUP_LINE.search(text)
+    """True when `text` holds no Markdown markup at all: only paragraphs of prose and rules."""
+    if "---" in text or "___" in text:
+        text = "\n\n".join(block for block in text.split("\n\n") if not _is_rule(block))
+    return not (_MARKUP_CHARACTERS.search(text) or _LONE_UNDERSCORE.search(text)
+                or _FIRST_LINE_BLOCK.match(text) or _LATER_LINE_BLOCK.search(text)
+                or "  \n" in text or text.endswith("  ") or _EDGE_SPACE.search(text))
+
+
+def _is_rule(block: str) -> bool:
+    """A block between blank lines that is one line of `---` or `___`: a thematic break."""
+    return _RULE.fullmatch(block.strip("\n")) is not None
 
 
 def render_plain(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """`render_commonmark` of a text `plain_paragraphs` accepts.
+
+    Its lines open with no space and end with at most one, which CommonMark drops.
+    The HTML is what `sanitize` would give: the text holds no `<`, `>` or `&`, and the
+    sanitizer only writes `"` as itself and a no-break space as `&nbsp;`.
+    """
     html: list[str] = []
     blocks: list[tuple[str, str]] = []
-    for paragraph in re.split(r"\n[ ]*\n", text):
-        lines = [line.strip(" ") for line in paragraph.split("\n")]
-        lines = [line for line in lines if line]
-        if not lines:
+    for block in text.replace(" \n", "\n").rstrip(" ").split("\n\n"):
+        block = block.strip("\n")
+        if not block:
             continue
-        html.append("<p>" + "\n".join(lines).replace('"', "&quot;") + "</p>\n")
-        plain = " ".join(" ".join(lines).split())
+        if _RULE.fullmatch(block):
+            html.append("<hr>\n")
+            continue
+        html.append("<p>" + block + "</p>\n")
+        plain = _single_spaced(block.replace("\n", " "))
         if plain:
             blocks.append(("p", plain))
-    return sanitize("".join(html)), blocks
+    return "".join(html).replace("\xa0", "&nbsp;"), blocks
+
+
+_UNUSUAL_SPACE = re.compile(r"[^\S ]")
+
+
+def _single_spaced(text: str) -> str:
+    """`" ".join(text.split())`, without splitting the many texts that are single-spaced already."""
+    if "  " in text or _UNUSUAL_SPACE.search(text) or text.startswith(" ") or text.endswith(" "):
+        return " ".join(text.split())
+    return text
 
 
 def sanitize(html: str) -> str:
