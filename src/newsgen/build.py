@@ -38,9 +38,10 @@ class BuildReport:
 
 
 def load_site(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool = False,
-              records: dict | None = None) -> SiteModel:
-    """Read every item and page and derive the site model; errors raise `BuildFailed`."""
-    articles = load_articles(config, diagnostics, drafts=drafts, records=records)
+              records: dict | None = None, found: list | None = None) -> SiteModel:
+    """Read every item and page and derive the site model; errors raise `BuildFailed`.
+    (`found`: the item files, when the caller has scanned for them.)"""
+    articles = load_articles(config, diagnostics, drafts=drafts, records=records, found=found)
     pages = load_pages(config, diagnostics)
     diagnostics.raise_if_errors()
     model = build_site_model(articles, pages, config, diagnostics)
@@ -109,9 +110,11 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     build_time = resolve_build_time(build_time)  # a bad SOURCE_DATE_EPOCH stops the build before any work
     target = (output or config.output_dir).absolute()
     key = cache_key(config, drafts)
+    found = None  # the item files, once scanned for
     if cache is None and use_cache:
         main = BuildCache.load_main(config, key)
-        report = unchanged_build(config, main, target, build_time) if main is not None else None
+        found = scan_item_files(config.item_dirs) if main is not None else None
+        report = unchanged_build(config, main, target, build_time, found) if found is not None else None
         if report is not None:
             main.save(config)
             report.seconds = time.perf_counter() - started
@@ -125,7 +128,8 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     before = dict(cache.records)
     try:
         return _build(config, cache, target, diagnostics, before, started, drafts=drafts, progress=progress,
-                      build_time=build_time, templates=templates, defer=defer, workers=workers, quick=quick)
+                      build_time=build_time, templates=templates, defer=defer, workers=workers, quick=quick,
+                      found=found)
     finally:
         if use_cache:
             cache.save(config)  # parsed records are worth keeping even when the build fails
@@ -144,16 +148,17 @@ def other_inputs(config: SiteConfig) -> dict[str, tuple[int, int]]:
     return found
 
 
-def unchanged_build(config: SiteConfig, cache: BuildCache, target: Path,
-                    build_time: datetime) -> BuildReport | None:
+def unchanged_build(config: SiteConfig, cache: BuildCache, target: Path, build_time: datetime,
+                    found: list) -> BuildReport | None:
     """The build when no item, page, asset or template changed since the last one (the
     code and configuration are the cache's key), without loading the records: only the
-    Google News sitemap, which depends on the build time, is made again. None otherwise."""
+    Google News sitemap, which depends on the build time, is made again. None otherwise.
+    `found` is `scan_item_files` of the items folders."""
     state = cache.state
     if not state or cache.output != str(target) or not (target / MARKER).is_file():
         return None
     items = {}
-    for name, stat in scan_item_files(config.item_dirs):
+    for name, stat in found:
         if isinstance(stat, OSError):
             return None
         items[name] = (stat.st_size, stat.st_mtime_ns)
@@ -184,8 +189,8 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
            before: dict, started: float, *, drafts: bool, progress: Callable[[int, int], None] | None,
            build_time: datetime | None, templates: Renderer | None,
            defer: Callable[[Callable[[], None]], None] | None, workers: int | None,
-           quick: bool) -> BuildReport:
-    model = load_site(config, diagnostics, drafts=drafts, records=cache.records)
+           quick: bool, found: list | None) -> BuildReport:
+    model = load_site(config, diagnostics, drafts=drafts, records=cache.records, found=found)
     parsed = sum(1 for key, entry in cache.records.items()
                  if key not in before or before[key].article is not entry.article)
     loaded = time.perf_counter()

@@ -55,6 +55,18 @@ def body_bytes(article: Article) -> tuple[bytes, bytes]:
             text if type(text) is bytes else text.encode("utf-8"))
 
 
+def encoded_bodies(article: Article) -> "SavedArticle":
+    """The article with its body and text as UTF-8, decoded when read (to send it to another
+    process that may never read them)."""
+    encoded = SavedArticle.__new__(SavedArticle)
+    encoded.__dict__.update(article.__dict__)
+    values = encoded.__dict__
+    for name in _BODY_FIELDS:
+        if type(values[name]) is str:
+            values[name] = values[name].encode("utf-8")
+    return encoded
+
+
 class BodyFile:
     """The bodies of one shard's records, read from their file when the first is needed."""
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 from ..cache import RecordEntry, digest
+from ..storage import encoded_bodies
 from ..config import SiteConfig
 from ..errors import ContentError, Diagnostics
 from ..model import Article, StandingPage
@@ -98,12 +100,14 @@ def load_article(path: Path, config: SiteConfig, diagnostics: Diagnostics,
 
 
 def load_articles(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool = False,
-                  records: dict[str, RecordEntry] | None = None) -> list[Article]:
+                  records: dict[str, RecordEntry] | None = None,
+                  found: list[tuple[str, os.stat_result | OSError]] | None = None) -> list[Article]:
     """All published items (drafts too when asked), in file order.
 
     With `records` (the build cache), files whose size, time and then bytes are
     unchanged are not parsed again; `records` is updated in place to hold
-    exactly the files found now.
+    exactly the files found now. `found` is `scan_item_files` of the items
+    folders, when the caller has it already.
     """
     for folder in config.item_dirs:
         if not folder.is_dir():
@@ -111,29 +115,24 @@ def load_articles(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool 
                               display_path(folder, config.root))
     previous = records if records is not None else {}
     current: dict[str, RecordEntry] = {}
-    to_parse: list[tuple[Path, os.stat_result, bytes, str]] = []
-    for key, stat in scan_item_files(config.item_dirs):
+    to_read: list[tuple[str, os.stat_result, RecordEntry | None]] = []
+    for key, stat in found if found is not None else scan_item_files(config.item_dirs):
         if isinstance(stat, OSError):
             diagnostics.error(f"cannot read the file: {stat.strerror}", display_path(Path(key), config.root))
             continue
         entry = previous.get(key)
         if entry is not None and entry.size == stat.st_size and entry.mtime_ns == stat.st_mtime_ns:
             current[key] = entry
-            continue
-        path = Path(key)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            diagnostics.error(f"cannot read the file: {exc.strerror}", display_path(path, config.root))
-            continue
-        content = digest(data)
-        if entry is not None and entry.content == content:
-            current[key] = RecordEntry(stat.st_size, stat.st_mtime_ns, content, entry.article, entry.problems,
-                                       entry.terms)
         else:
-            to_parse.append((path, stat, data, content))
-    for (path, stat, _, content), (article, problems, terms) in zip(to_parse, parse_many(to_parse, config)):
-        current[str(path)] = RecordEntry(stat.st_size, stat.st_mtime_ns, content, article, problems, terms)
+            to_read.append((key, stat, entry))
+    jobs = [(key, entry.content if entry is not None else None) for key, _, entry in to_read]
+    for (key, stat, entry), (content, parsed) in zip(to_read, read_many(jobs, config)):
+        if content is None:  # the file could not be read: `parsed` says why
+            diagnostics.error(f"cannot read the file: {parsed}", display_path(Path(key), config.root))
+        elif parsed is None:  # the same bytes under a new time
+            current[key] = replace(entry, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+        else:
+            current[key] = RecordEntry(stat.st_size, stat.st_mtime_ns, content, *parsed)
 
     articles = []
     for entry in current.values():
@@ -149,19 +148,38 @@ def load_articles(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool 
 PARALLEL_FROM = 300  # below this, starting worker processes costs more than it saves
 
 
-def parse_many(files: list[tuple[Path, os.stat_result, bytes, str]], config: SiteConfig):
-    """(article, problems, term counts) for each file, across the cores when there are many."""
+def read_many(jobs: list[tuple[str, str | None]], config: SiteConfig) -> list[tuple]:
+    """`_read_one` of each (path, digest of the bytes known), across the cores when there are many.
+
+    Worker processes read the files themselves and send articles back with their body and
+    text still UTF-8 (`storage.encoded_bodies`): this process neither reads nor decodes the
+    archive's text, and pages decode their own body where they render.
+    """
     workers = min(os.cpu_count() or 1, 8)
-    jobs = [(path, data) for path, _, data, _ in files]
     if len(jobs) < PARALLEL_FROM or workers < 2:
-        return [_parse_one(job, config) for job in jobs]
+        return [_read_one(job, config) for job in jobs]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from functools import partial
 
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(partial(_parse_one, config=config), jobs, chunksize=64))
+        return list(pool.map(partial(_read_one, config=config, to_send=True), jobs, chunksize=64))
+
+
+def _read_one(job: tuple[str, str | None], config: SiteConfig, to_send: bool = False) -> tuple:
+    """(digest, (article, problems, term counts)) of a file; (digest, None) when its digest is the
+    one known; (None, why) when it cannot be read."""
+    name, known = job
+    try:
+        data = Path(name).read_bytes()
+    except OSError as exc:
+        return None, exc.strerror
+    content = digest(data)
+    if content == known:
+        return content, None
+    article, problems, terms = _parse_one((Path(name), data), config)
+    return content, (encoded_bodies(article) if to_send and article is not None else article, problems, terms)
 
 
 def _parse_one(job: tuple[Path, bytes], config: SiteConfig):
