@@ -130,6 +130,13 @@ def test_a_rebuild_indexes_what_changed_and_leaves_nothing_beside_the_index(samp
     assert not [p.name for p in sample_site.iterdir() if ".new-" in p.name or ".old-" in p.name]
 
 
+def test_writing_the_index_leaves_no_word_memo_behind(sample_site):
+    assert build(sample_site) == 0
+    assert newsgen.search._forms.cache_info().currsize == 0  # emptied once the index is written
+    stems.cache_clear()
+    assert index_tokens("والدفاع عن المدينة") and stems.cache_info().currsize == 0  # words not remembered twice
+
+
 def test_a_rebuild_that_changes_no_item_keeps_the_index(sample_site):
     assert build(sample_site) == 0
     bundle = sample_site / "public" / "pagefind"

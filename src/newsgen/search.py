@@ -99,9 +99,12 @@ def index_tokens(text: str) -> list[str]:
     return _index_line(text).split()
 
 
+# Remembered per word while an index is written (the same words recur across items), and
+# forgotten after: `arabic.stems` is computed afresh here rather than through its own memo,
+# which would hold every word a second time.
 @lru_cache(maxsize=200_000)
 def _forms(word: str) -> str:
-    return " ".join(stems(word))
+    return " ".join(stems.__wrapped__(word))
 
 
 def _index_line(text: str) -> str:
@@ -437,6 +440,7 @@ def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
         files, size = _size(bundle / shard.name)
         report.files += files
         report.bytes += size
+    _forms.cache_clear()
     report.seconds = time.perf_counter() - started
     return report
 
