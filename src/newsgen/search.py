@@ -400,7 +400,7 @@ def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
 
     A shard whose folder already holds the index of exactly its items is kept, or
     linked from `previous` (the output folder this one replaces); the others are
-    indexed one after another, so that one Pagefind run at a time holds at most
+    indexed as many at a time as there are cores, each Pagefind run holding at most
     a shard in memory. Then `newsgen-shards.json` names the new set of shard
     folders, replaced in one rename, and only then are the folders it no longer
     names deleted: a site being served from `folder` always has a complete index.
