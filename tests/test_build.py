@@ -345,3 +345,29 @@ def test_the_card_written_out_in_lists_matches_the_card_partial(tmp_path, hijri)
     lists = [p for p in theme if p.startswith(("topics/", "archive/")) and p.endswith("index.html")]
     assert len(lists) > 5 and any("<article class=\"card" in theme[p].decode("utf-8") for p in lists)
     assert {p: theme[p] for p in lists} == {p: copy[p] for p in lists}
+
+
+@pytest.mark.parametrize("hijri", [False, True])
+def test_the_dates_written_out_on_article_pages_match_the_when_macro(tmp_path, hijri):
+    """article.html writes the markup of its `when` macro out for the item's own date and for
+    its related items' dates; the "updated" line still calls the macro. All three must agree."""
+    from dataclasses import replace
+
+    from newsgen.config import load_config
+    from newsgen.render import SiteRenderer
+    _, model = _sample_renderer(tmp_path)
+    config = load_config(tmp_path / "site" / "site.toml")
+    first, second = [a for a in model.articles if a.date][:2]
+    renderer = SiteRenderer(model, replace(config, hijri=hijri), related={second.slug: (first.slug,)})
+    renderer.views[second.slug] = replace(renderer.views[second.slug], updated=first.date)
+
+    def markup(elements) -> str:
+        return "".join(str(e) for e in elements if getattr(e, "name", None) in ("time", "span"))
+
+    own = BeautifulSoup(renderer.render_article(first.slug).data, "html.parser")
+    other = BeautifulSoup(renderer.render_article(second.slug).data, "html.parser")
+    written_out = markup(own.select_one("li.meta-date").contents)
+    related = next(li for li in other.select(".more-list li") if li.a and li.a.get_text() == first.title)
+    assert "<time" in written_out and ("date-hijri" in written_out) == hijri
+    assert markup(related.contents) == written_out
+    assert markup(other.select_one("li.meta-updated").contents) == written_out  # the macro's markup
