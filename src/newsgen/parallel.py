@@ -26,12 +26,16 @@ PARALLEL_FROM = 400  # below this many pages, forking costs more than it saves
 MAX_WORKERS = 8
 
 
+def cores() -> int:
+    """How many cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def worker_count(jobs: int) -> int:
     """How many processes (this one included) should share `jobs` pages."""
     if jobs < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
-                      MAX_WORKERS))
+    return max(1, min(cores(), MAX_WORKERS))
 
 
 def map_forked(work: Callable[[T], R], items: Sequence[T], workers: int,

@@ -44,6 +44,7 @@ from .arabic import (CLITIC_PREFIXES, UNDATED, folding_tables, format_arabic_dat
 from .config import SiteConfig
 from .errors import NewsgenError
 from .model import Article, SiteModel
+from .parallel import cores
 
 SEARCH_URL = "search/"
 BUNDLE = "pagefind"
@@ -452,7 +453,7 @@ def _index_shards(bundle: Path, shards: list[Shard]) -> list[PagefindRun]:
     first by this process: two at a time overlap the writing of one shard's pages with the
     indexing of another's, and fill both cores of a small machine.
     """
-    at_once = min(len(shards), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    at_once = min(len(shards), cores())
     if at_once <= 1:
         return [_place(bundle, bundle / shard.name, lambda fresh, shard=shard: _index_shard(shard, fresh))
                 for shard in shards]

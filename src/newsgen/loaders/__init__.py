@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Callable
 
 from ..cache import RecordEntry, digest
-from ..storage import encoded_bodies
 from ..config import SiteConfig
 from ..errors import ContentError, Diagnostics
 from ..model import Article, StandingPage
+from ..parallel import MAX_WORKERS, cores
 from ..terms import TermCounts, terms_of
 from ..slugs import is_safe_slug, make_slug, slug_from_path
+from ..storage import encoded_bodies
 from .fields import read_fields
 from .frontmatter import decode, split_front_matter
 from .markdown import load_markdown, render_markdown
@@ -155,7 +156,7 @@ def read_many(jobs: list[tuple[str, str | None]], config: SiteConfig) -> list[tu
     text still UTF-8 (`storage.encoded_bodies`): this process neither reads nor decodes the
     archive's text, and pages decode their own body where they render.
     """
-    workers = min(os.cpu_count() or 1, 8)
+    workers = min(cores(), MAX_WORKERS)
     if len(jobs) < PARALLEL_FROM or workers < 2:
         return [_read_one(job, config) for job in jobs]
     import multiprocessing
