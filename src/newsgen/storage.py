@@ -23,7 +23,6 @@ from .terms import TermCounts
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
 _BODY_FIELDS = ("body_html", "text")
 _HTML, _TEXT = map(_ARTICLE_FIELDS.index, _BODY_FIELDS)
-_BODIES = frozenset((_HTML, _TEXT))
 
 
 def write_pickle(path: Path, value, *, without_bodies: bool = False) -> None:
@@ -90,11 +89,12 @@ class BodyFile:
             unread = _Unread(self, name)
             article.__dict__.update(body_html=unread, text=unread)
 
-    def read(self) -> None:
-        """Read every body now (before the file is replaced)."""
-        self.get(None)
+    def get(self, name: str) -> tuple[bytes, bytes]:
+        """The body HTML and plain text of the record `name`."""
+        return self.read()[name]
 
-    def get(self, name: str | None) -> tuple[bytes, bytes]:
+    def read(self) -> dict[str, tuple[bytes, bytes]]:
+        """Every body of the file, read once (and before the file is replaced)."""
         if self._bodies is None:
             try:
                 with open(self.path, "rb") as handle:
@@ -106,7 +106,7 @@ class BodyFile:
                 raise NewsgenError("the build cache changed or broke while this build read it; run the build "
                                    "again (or delete the folder if it happens again)", str(self.path.parent)) from None
             self._bodies = bodies
-        return self._bodies[name] if name is not None else (b"", b"")
+        return self._bodies
 
 
 class _Unread:
@@ -127,10 +127,7 @@ class _RecordPickler(pickle.Pickler):
     def reducer_override(self, obj):
         if isinstance(obj, Article):
             values = list(map(obj.__dict__.__getitem__, _ARTICLE_FIELDS))
-            if self.without_bodies:
-                values[_HTML] = values[_TEXT] = None
-            elif type(values[_HTML]) is _Unread:
-                values[_HTML], values[_TEXT] = body_bytes(obj)
+            values[_HTML], values[_TEXT] = (None, None) if self.without_bodies else body_bytes(obj)
             return _article, _encoded(values)
         if type(obj) is TermCounts:
             return _term_counts, (obj.words.encode("utf-8"), obj.counts)
@@ -138,12 +135,9 @@ class _RecordPickler(pickle.Pickler):
 
 
 def _encoded(values: list) -> tuple:
-    """(positions of the short texts that are not ASCII, the values with every such text, and
-    the bodies, as UTF-8)."""
-    texts = tuple(i for i, value in enumerate(values)
-                  if type(value) is str and not value.isascii() and i not in _BODIES)
-    return texts, tuple(value.encode("utf-8") if i in texts or (i in _BODIES and type(value) is str) else value
-                        for i, value in enumerate(values))
+    """(positions of the texts that are not ASCII, the values with those texts as UTF-8)."""
+    texts = tuple(i for i, value in enumerate(values) if type(value) is str and not value.isascii())
+    return texts, tuple(value.encode("utf-8") if i in texts else value for i, value in enumerate(values))
 
 
 def _article(texts: tuple[int, ...], values: tuple) -> Article:
