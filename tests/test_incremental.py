@@ -52,6 +52,7 @@ edits = st.lists(st.one_of(
     st.tuples(st.just("delete"), st.integers(0, 30)),
     st.tuples(st.just("rename"), st.integers(0, 30)),
     st.tuples(st.just("body"), st.integers(0, 30), st.sampled_from(WORDS)),
+    st.tuples(st.just("body"), st.integers(0, 30), st.just("،")),  # the same words: related items kept
     st.tuples(st.just("topics"), st.integers(0, 30), st.sampled_from(["[اقتصاد]", "[sport]", "[بيئة]", None])),
     st.tuples(st.just("date"), st.integers(0, 30), st.sampled_from(["2024-01-05", "2023-07-30T10:00:00+03:00", None])),
     st.tuples(st.just("template"), st.sampled_from(["", "<p>تذييل</p>"])),
@@ -92,7 +93,7 @@ def apply(site: Path, edit: tuple) -> None:
         topics = next((l[8:] for l in text.splitlines() if l.startswith("topics: ")), None)
         date = next((l[6:] for l in text.splitlines() if l.startswith("date: ")), None)
         if kind == "body":
-            body = body + " " + edit[2]
+            body = body + ("" if edit[2] == "،" else " ") + edit[2]
         elif kind == "topics":
             topics = edit[2]
         else:
@@ -249,6 +250,33 @@ def test_related_items_term_ids_are_kept_and_only_new_terms_looked_up(tmp_path):
     assert third.related[1] == related_items(model)
 
 
+def test_an_edit_that_leaves_the_words_counted_keeps_the_related_items_unranked(tmp_path, monkeypatch):
+    import newsgen.related
+    from newsgen.terms import TEXT_CHARS
+
+    long_body = "البنك المركزي يرفع الفائدة " * (TEXT_CHARS // 20)
+    site = write_site(tmp_path, {"a.md": item_text("خبر أول", long_body), "b.md": item_text("خبر ثان", long_body),
+                                 "c.md": item_text("خبر ثالث", "مباراة المنتخب")})
+    config = load_config(site / "site.toml")
+    build(config)
+    ranked = []
+    original = newsgen.related.related_items
+    monkeypatch.setattr(newsgen.related, "related_items", lambda *a, **k: ranked.append(1) or original(*a, **k))
+    page = site / "public/articles/خبر-أول/index.html"
+    for body, ranks in ((long_body + "!", False),  # punctuation
+                        (long_body + " مهرجان السينما", False),  # words past the first TEXT_CHARS characters
+                        ("مهرجان السينما " + long_body, True)):  # words counted
+        ranked.clear()
+        (site / "items" / "a.md").write_text(item_text("خبر أول", body), "utf-8")
+        build(config)
+        assert bool(ranked) == ranks, body[:40]
+        assert body.split()[-1] in page.read_text("utf-8")
+    (site / "items" / "a.md").write_text(item_text("خبر جديد", "مهرجان السينما " + long_body), "utf-8")
+    ranked.clear()
+    build(config)
+    assert ranked  # a new headline
+
+
 def test_a_corrupt_cache_is_discarded(tmp_path):
     site = write_site(tmp_path, {"a.md": item_text("خبر", "نص")})
     config = load_config(site / "site.toml")
@@ -308,3 +336,42 @@ def test_what_serve_builds_is_saved_for_the_next_build(tmp_path):
     report = build(config)
     assert report.rendered == 0 and report.changed == []
     assert report.details[0].startswith("read 2 item files (0 parsed")
+
+
+def test_compiled_templates_are_kept_between_builds_and_checked_against_their_source(tmp_path, monkeypatch):
+    import jinja2
+
+    from newsgen.cache import TemplateCode
+    from newsgen.render import Renderer
+
+    site = write_site(tmp_path, {"a.md": item_text("خبر", "نص")}, config=CONFIG.format(digits="western"))
+    config = load_config(site / "site.toml")
+    build(config)
+    folder = site / ".newsgen-cache" / "templates"
+    assert any(folder.iterdir())
+    compiled = []
+    original = jinja2.Environment.compile
+    monkeypatch.setattr(jinja2.Environment, "compile",
+                        lambda self, source, name=None, *a, **k: compiled.append(name) or original(self, source, name, *a, **k))
+
+    def load(name: str) -> str:
+        return Renderer(config, TemplateCode(config)).env.get_template(name).render(text="x")
+
+    partial = "partials/footer.html"
+    (site / "templates" / "partials").mkdir(parents=True)
+    (site / "templates" / partial).write_text("<p>تذييل</p>", "utf-8")
+    (folder / "0123456789abcdef-old.code").write_bytes(b"from another version of newsgen")
+    assert load(partial) == "<p>تذييل</p>" and compiled == [partial]
+    assert not (folder / "0123456789abcdef-old.code").exists()
+    compiled.clear()
+    assert load(partial) == "<p>تذييل</p>" and compiled == []  # read back, not compiled
+    (site / "templates" / partial).write_text("<p>تذييل آخر</p>", "utf-8")
+    assert load(partial) == "<p>تذييل آخر</p>" and compiled == [partial]  # its source changed
+    for code in folder.iterdir():
+        code.write_bytes(code.read_bytes()[:20])  # broken files
+    compiled.clear()
+    assert load(partial) == "<p>تذييل آخر</p>" and compiled == [partial]
+    shutil.rmtree(folder)
+    folder.write_text("not a folder", "utf-8")  # nowhere to keep them: templates still compile and render
+    (site / "templates" / partial).write_text("<p>ثالث</p>", "utf-8")
+    assert load(partial) == "<p>ثالث</p>"

@@ -203,6 +203,29 @@ def test_packed_term_counts_read_like_the_counts_they_pack():
     assert len(terms.TermCounts.pack({})) == 0 and list(terms.TermCounts.pack({})) == []
 
 
+def test_packed_term_counts_carry_their_headline_and_a_digest_of_what_ranks(tmp_path):
+    from newsgen.storage import write_pickle
+
+    counts = terms.terms_of("الحكومة تقر الميزانية", "وقالت الحكومة إن الميزانية ستنشر")
+    packed = terms.TermCounts.pack(counts, "الحكومةُ تقرّ الميزانية ")
+    assert packed.headline == terms.headline_key("الحكومة تقر الميزانية") == "الحكومه تقر الميزانيه"
+    assert terms.TermCounts.pack(counts).headline is None
+    same = terms.TermCounts.pack(dict(counts), "الحكومة تقر الميزانية")
+    assert same.digest == packed.digest
+    assert terms.TermCounts.pack(counts, "عنوان آخر").digest != packed.digest
+    assert terms.TermCounts.pack({**counts, "ميزانيه": 9}, "الحكومة تقر الميزانية").digest != packed.digest
+    write_pickle(tmp_path / "saved", packed)  # as the build cache saves them
+    for copy in (pickle.loads(pickle.dumps(packed)), pickle.loads((tmp_path / "saved").read_bytes())):
+        assert (copy.headline, copy.digest, dict(copy)) == (packed.headline, packed.digest, dict(packed))
+
+
+def test_headlines_carried_by_the_counts_rank_as_headlines_worked_out_here():
+    model = fixture_model()
+    plain = {a.path: terms.TermCounts.pack(terms_of(a.title, a.text)) for a in model.articles}
+    carried = {a.path: terms.TermCounts.pack(terms_of(a.title, a.text), a.title) for a in model.articles}
+    assert related_items(model, term_counts=carried) == related_items(model, term_counts=plain) == related_items(model)
+
+
 def test_a_vocabulary_kept_across_edits_gives_what_a_fresh_one_gives():
     from dataclasses import replace
 

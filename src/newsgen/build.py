@@ -14,7 +14,7 @@ from .errors import Diagnostics, Problem
 from .feeds import NewsArchive, feed_files, feed_lists, news_sitemaps, resolve_build_time, robots, sitemap_urls, sitemaps
 from .loaders import load_articles, load_pages, scan_item_files
 from .model import SiteModel
-from .cache import BuildCache, code_digest, config_digest, digest, tree_digest
+from .cache import BuildCache, RecordEntry, TemplateCode, code_digest, config_digest, digest, tree_digest
 from .output import MARKER, StagedOutput, apply_changes
 from .parallel import map_forked, worker_count
 from .render import MORE_ITEMS, THEME, PageJob, Renderer, RenderedFile, SiteRenderer, output_path
@@ -124,6 +124,8 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
             cache = main
     if cache is None or cache.key != key:
         cache = BuildCache.load(config, key) if use_cache else BuildCache(key=key)
+    if templates is None and use_cache:
+        templates = Renderer(config, TemplateCode(config))
     diagnostics = Diagnostics()
     before = dict(cache.records)
     try:
@@ -325,14 +327,15 @@ def related_lists(model: SiteModel, cache: BuildCache, *, stale_ok: bool = False
     """Related items of every article, from the cache when nothing they depend on changed;
     and whether they are stale.
 
-    They depend on every item's text, headline, slug, topics and place in the archive's
-    order, all of which the records' content digests, slugs and topic keys stand for.
-    With `stale_ok`, the previous lists serve while they still name only items of the
+    They depend on every item's term counts and headline (which the digest of its
+    `TermCounts` stands for, or else its file's), slug, topics and place in the archive's
+    order: an edit that changes none of these (past the words counted, or of punctuation)
+    keeps them. With `stale_ok`, the previous lists serve while they still name only items of the
     site and cover every item (an edit, not an addition); the cache keeps saying they
     are out of date, so the next build ranks them again.
     """
     entries = {entry.article.path: entry for entry in cache.records.values() if entry.article}
-    key = digest(str(MORE_ITEMS), *(f"{a.path}\0{entries[a.path].content}\0{a.slug}\0{a.topic_keys}"
+    key = digest(str(MORE_ITEMS), *(f"{a.path}\0{_ranked_digest(entries[a.path])}\0{a.slug}\0{a.topic_keys}"
                                      for a in model.articles))
     if cache.related is not None and cache.related[0] == key:
         return cache.related[1], False
@@ -362,6 +365,11 @@ def related_lists(model: SiteModel, cache: BuildCache, *, stale_ok: bool = False
     cache.terms = (vocabulary.token, vocabulary.terms)
     cache.related = (key, related)
     return related, False
+
+
+def _ranked_digest(entry: RecordEntry) -> str:
+    """What related items read of an item's file: its term counts with its headline."""
+    return entry.terms.digest if entry.terms is not None else entry.content
 
 
 def template_folders(config: SiteConfig) -> list[Path]:
@@ -458,7 +466,7 @@ class SiteBuilder:
         """The same Jinja environment while no template file changes (compiling costs)."""
         key = tree_digest(template_folders(self.config))
         if self._templates is None or self._templates[0] != key:
-            self._templates = (key, Renderer(self.config))
+            self._templates = (key, Renderer(self.config, TemplateCode(self.config)))
         return self._templates[1]
 
     def wait(self) -> None:

@@ -28,12 +28,12 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain, count, islice
+from itertools import chain, count, islice, repeat
 
 import numpy as np
 
 from .model import Article, SiteModel
-from .terms import TermCounts, _normalized, term, terms_of  # noqa: F401  (term: part of this module's API)
+from .terms import TermCounts, headline_key, term, terms_of  # noqa: F401  (term: part of this module's API)
 
 MAX_RELATED = 5
 TOP_TERMS = 20
@@ -219,13 +219,18 @@ class Vocabulary:
             self._terms.extend(islice(self.ids, len(self._terms), None))
         return self._terms
 
-    def titles(self, articles: Sequence[Article]) -> list[str]:
-        """Each article's headline as compared for "the same headline", normalized once."""
+    def titles(self, articles: Sequence[Article], documents: Sequence[Mapping[str, int]] = ()) -> list[str]:
+        """Each article's `headline_key`: from its counts (`documents[i]`) when they carry it, or
+        normalized here once per headline."""
         known, self._titles = self._titles, {}
-        for article in articles:
-            title = article.title
-            self._titles[title] = known[title] if title in known else _normalized(title).strip()
-        return [self._titles[article.title] for article in articles]
+        result = []
+        for article, document in zip(articles, chain(documents, repeat(None))):
+            headline = getattr(document, "headline", None)
+            if headline is None:
+                title = article.title
+                headline = self._titles[title] = known[title] if title in known else headline_key(title)
+            result.append(headline)
+        return result
 
     def ids_of(self, document: Mapping[str, int]) -> bytes:
         """The ids of the document's terms, in its order, as packed 32-bit integers."""
@@ -425,7 +430,7 @@ def related_items(model: SiteModel, limit: int = MAX_RELATED,
     documents = [_counts(a, term_counts) for a in articles]
     known = [term_ids.get(a.path) for a in articles] if term_ids is not None else None
     vocabulary = vocabulary if vocabulary is not None else Vocabulary()
-    titles = vocabulary.titles(articles)
+    titles = vocabulary.titles(articles, documents)
     found = similar(top_vectors(documents, vocabulary=vocabulary, known=known), [a.topic_keys for a in articles],
                     titles, limit)
     positions = {t.key: {slug: i for i, slug in enumerate(t.article_slugs)} for t in model.topics}

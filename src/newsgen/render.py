@@ -116,7 +116,8 @@ def relative_prefix(url: str) -> str:
 class Renderer:
     """One Jinja2 environment per build (per process), compiled templates reused."""
 
-    def __init__(self, config: SiteConfig):
+    def __init__(self, config: SiteConfig, code: jinja2.BytecodeCache | None = None):
+        """`code` keeps compiled templates between processes (`cache.TemplateCode`)."""
         self.config = config
         # The site's folder is searched even before it exists: serve keeps one
         # environment, and a folder made later must still override the theme.
@@ -133,6 +134,7 @@ class Renderer:
             # include costs a stat per include per page. Serve makes a new environment when
             # a template changes (see `build.SiteBuilder`).
             auto_reload=False,
+            bytecode_cache=code,
         )
         # list.html writes the theme's card out in its loop rather than including it per card;
         # a site's own partials/article_card.html is included instead.

@@ -130,7 +130,7 @@ class _RecordPickler(pickle.Pickler):
             values[_HTML], values[_TEXT] = (None, None) if self.without_bodies else body_bytes(obj)
             return _article, _encoded(values)
         if type(obj) is TermCounts:
-            return _term_counts, (obj.words.encode("utf-8"), obj.counts)
+            return _term_counts, (obj.words.encode("utf-8"), obj.counts, obj.headline, obj.digest)
         return NotImplemented
 
 
@@ -149,8 +149,8 @@ def _article(texts: tuple[int, ...], values: tuple) -> Article:
     return article
 
 
-def _term_counts(words: bytes, counts: bytes) -> TermCounts:
-    return TermCounts(words.decode("utf-8"), counts)
+def _term_counts(words: bytes, counts: bytes, headline: str | None, digest: str) -> TermCounts:
+    return TermCounts(words.decode("utf-8"), counts, headline, digest)
 
 
 def _decoded_when_read(name: str) -> property:

@@ -8,6 +8,7 @@ commands that never rank related items do not import it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from array import array
@@ -91,23 +92,40 @@ def terms_of(title: str, text: str) -> Counter:
     return counts
 
 
+def headline_key(title: str) -> str:
+    """A headline as compared for "the same headline" (related items never pair two such items)."""
+    return _normalized(title).strip()
+
+
 class TermCounts(Mapping):
     """An item's term counts in two objects, the terms joined by newlines and the counts as
     32-bit integers, instead of a dict of hundreds: the build cache of a large archive loads
-    several times faster, and `related_items` reads the terms and counts without a dict."""
+    several times faster, and `related_items` reads the terms and counts without a dict.
 
-    __slots__ = ("words", "counts")
+    It also carries what else related items read of an item's text, worked out once with
+    the counts: `headline`, the `headline_key` of its headline (None when not known), and
+    `digest`, a digest of the counts and the headline. Two versions of an item with the
+    same digest rank alike, so an edit that leaves the words counted unchanged (past the
+    first `TEXT_CHARS` characters, or of punctuation) does not rank the archive again.
+    """
 
-    def __init__(self, words: str, counts: bytes):
+    __slots__ = ("words", "counts", "headline", "digest")
+
+    def __init__(self, words: str, counts: bytes, headline: str | None = None, digest: str | None = None):
         self.words = words
         self.counts = counts
+        self.headline = headline
+        self.digest = digest if digest is not None else hashlib.blake2b(
+            "\0".join((headline or "", words)).encode("utf-8") + b"\0" + counts, digest_size=16).hexdigest()
 
     @classmethod
-    def pack(cls, counts: Mapping[str, int]) -> "TermCounts":
-        return cls("\n".join(counts), array("I", counts.values()).tobytes())
+    def pack(cls, counts: Mapping[str, int], title: str | None = None) -> "TermCounts":
+        """The counts packed, with the headline they were counted with (`terms_of(title, ...)`)."""
+        return cls("\n".join(counts), array("I", counts.values()).tobytes(),
+                   headline_key(title) if title is not None else None)
 
     def __reduce__(self):
-        return TermCounts, (self.words, self.counts)
+        return TermCounts, (self.words, self.counts, self.headline, self.digest)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.words.split("\n") if self.words else ())

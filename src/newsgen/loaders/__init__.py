@@ -189,7 +189,7 @@ def _parse_one(job: tuple[Path, bytes], config: SiteConfig):
     article = load_article(path, config, diagnostics, data)
     # Term counts for related items are worked out here, once per file version and in
     # the worker processes, rather than over the whole archive at every build.
-    terms = TermCounts.pack(terms_of(article.title, article.text)) if article is not None else None
+    terms = TermCounts.pack(terms_of(article.title, article.text), article.title) if article is not None else None
     return article, diagnostics.problems, terms
 
 
