@@ -26,6 +26,17 @@ def test_normalize_keeps_distinct_letters_distinct():
     assert normalize("عاجل") == "عاجل"
 
 
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from("الحُكومةُ تُقرّ أإآٱىة١٢٣۴۵۶789ـ\u200c\u200f\ufeffﻻﷲﷺStraßeİΣ،.«» \n")) | st.text())
+def test_normalize_is_nfkc_without_marks_then_folded_then_casefolded(text):
+    import unicodedata
+
+    # The definition, one character at a time; `normalize` folds a character at a time instead.
+    expected = arabic._MARKS.sub("", unicodedata.normalize("NFKC", text)).translate(arabic._FOLD).casefold()
+    assert normalize(text) == expected
+    assert words(text) == re.findall(r"\w+", expected)
+
+
 def test_words_split_and_fold():
     assert words("قالَ الوزيرُ: «الاقتصاد ينمو» ٢٠٢٤") == ["قال", "الوزير", "الاقتصاد", "ينمو", "2024"]
 

@@ -49,9 +49,18 @@ def normalize(text: str) -> str:
     tatweel removed, hamza forms of alef, alef maqsura and ta marbuta folded, digits
     made Western and Latin letters case-folded.
     """
-    text = unicodedata.normalize("NFKC", text)
-    text = _MARKS.sub("", text)
-    return text.translate(_FOLD).casefold()
+    text = _MARKS.sub("", unicodedata.normalize("NFKC", text))
+    # One pass for each folded character the text has, rather than a table lookup for every
+    # character (`str.translate`): several times faster on an item's text. No character is
+    # folded into one that another pass replaces, so the passes cannot interfere.
+    for char, folded in _FOLD_PAIRS:
+        if char in text:
+            text = text.replace(char, folded)
+    return text.casefold()
+
+
+_FOLD_PAIRS = tuple((chr(cp), folded or "") for cp, folded in _FOLD.items())
+assert not any(char in folded for _, folded in _FOLD_PAIRS for char, _ in _FOLD_PAIRS)
 
 
 def strip_marks(text: str) -> str:
@@ -61,7 +70,7 @@ def strip_marks(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """Normalized words of `text`."""
-    return _WORD.findall(normalize(text))
+    return split_words(normalize(text))
 
 
 def count_words(text: str) -> int:

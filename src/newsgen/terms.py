@@ -9,14 +9,12 @@ commands that never rank related items do not import it.
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 from array import array
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 
-from .arabic import STOP_WORDS, folding_tables, split_words
+from .arabic import STOP_WORDS, normalize, split_words
 
 TEXT_CHARS = 2500
 TITLE_WEIGHT = 2
@@ -51,30 +49,6 @@ def _counted_term(word: str) -> str | None:
     return term(word) if word.startswith(_ARTICLE_PREFIXES) else word
 
 
-@lru_cache(maxsize=1)
-def _folding() -> tuple[re.Pattern, tuple[tuple[str, str], ...]]:
-    """The marks `normalize` drops, as a pattern, and the characters it folds, from its own tables."""
-    tables = folding_tables()
-    marks = re.compile("[" + "".join(f"{re.escape(chr(low))}-{re.escape(chr(high))}"
-                                     for low, high in tables["marks"]) + "]")
-    return marks, tuple(tables["fold"].items())
-
-
-def _normalized(text: str) -> str:
-    """`arabic.normalize(text)`, several times faster on long texts.
-
-    `str.translate` looks every character up in a dict; here each of the few folded characters
-    is replaced in one pass, and only when the text has it. No replacement makes a character
-    that another one would replace, so the passes cannot interfere.
-    """
-    marks, fold = _folding()
-    text = marks.sub("", unicodedata.normalize("NFKC", text))
-    for char, folded in fold:
-        if char in text:
-            text = text.replace(char, folded)
-    return text.casefold()
-
-
 def terms_of(title: str, text: str) -> Counter:
     """Term counts of one item: its headline counted `TITLE_WEIGHT` times, then its text's beginning.
 
@@ -83,10 +57,10 @@ def terms_of(title: str, text: str) -> Counter:
     """
     if _counted_term.cache_info().currsize > _TERM_MEMO_SIZE:
         _counted_term.cache_clear()
-    counts = Counter(map(_counted_term, split_words(_normalized(text[:TEXT_CHARS]))))
+    counts = Counter(map(_counted_term, split_words(normalize(text[:TEXT_CHARS]))))
     # A text that opens with its headline has already counted it once.
     weight = TITLE_WEIGHT - 1 if title and text.startswith(title) else TITLE_WEIGHT
-    for counted in map(_counted_term, split_words(_normalized(title))):
+    for counted in map(_counted_term, split_words(normalize(title))):
         counts[counted] += weight
     del counts[None]
     return counts
@@ -94,7 +68,7 @@ def terms_of(title: str, text: str) -> Counter:
 
 def headline_key(title: str) -> str:
     """A headline as compared for "the same headline" (related items never pair two such items)."""
-    return _normalized(title).strip()
+    return normalize(title).strip()
 
 
 class TermCounts(Mapping):
