@@ -84,3 +84,25 @@ def test_a_template_error_in_a_worker_fails_the_build_and_keeps_the_previous_out
     with pytest.raises(TemplateError, match="article.html"):
         build(config, use_cache=False, workers=2)
     assert _tree(config.output_dir) == before
+
+
+def test_items_parsed_by_workers_park_their_bodies_in_a_spool_that_forked_processes_read(tmp_path, monkeypatch):
+    import newsgen.loaders as loaders
+    from newsgen.errors import Diagnostics
+    from newsgen.parallel import cores
+    from newsgen.storage import BodySpool
+
+    if cores() < 2:
+        pytest.skip("items are parsed by worker processes only on two cores or more")
+    site = write_site(tmp_path, _items(30))
+    config = load_config(site / "site.toml")
+    monkeypatch.setattr(loaders, "PARALLEL_FROM", 10)
+    parked = loaders.load_articles(config, Diagnostics())
+    monkeypatch.setattr(loaders, "PARALLEL_FROM", 10 ** 9)
+    plain = loaders.load_articles(config, Diagnostics())
+    assert len(parked) == 30 and parked == plain
+    for article in parked:
+        for name in ("body_html", "text"):
+            assert isinstance(article.__dict__[name].bodies, BodySpool)  # read back, not kept
+    bodies = map_forked(lambda article: (article.body_html, article.text), parked, workers=2)
+    assert bodies == [(a.body_html, a.text) for a in plain] and any("الخبر" in text for _, text in bodies)

@@ -45,6 +45,7 @@ from .config import SiteConfig
 from .errors import NewsgenError
 from .model import Article, SiteModel
 from .parallel import cores
+from .storage import body_bytes
 
 SEARCH_URL = "search/"
 BUNDLE = "pagefind"
@@ -156,38 +157,46 @@ def reveal(text: str) -> str:
 class RecordSource:
     """Everything an item's record is made from (its digest tells whether the record changed).
 
-    It refers to the item's own strings: the sources of a whole archive cost little memory.
+    It refers to the item's own strings, and reads its text from the article when asked (the
+    article may hold it as UTF-8 or in a file): the sources of a whole archive cost little memory.
     """
 
     path: str  # the item's file, relative to the site: what decides its shard
     url: str
     title: str
-    text: str  # `Article.text`: the headline, then the body
     summary: str
     topics: tuple[str, ...]
     date: str  # as the site writes it
     location: str
     author: str
+    article: Article = field(repr=False, compare=False)
+
+    @property
+    def text(self) -> str:
+        """`Article.text`: the headline, then the body."""
+        return self.article.text
 
     @property
     def body(self) -> str:
         """The item's text without its headline."""
-        head, _, rest = self.text.partition("\n")
-        return rest if head.strip() == self.title.strip() else self.text
+        text = self.text
+        head, _, rest = text.partition("\n")
+        return rest if head.strip() == self.title.strip() else text
 
     def digest(self) -> bytes:
-        parts = (self.path, self.url, self.title, self.text, self.summary, "\x1f".join(self.topics), self.date,
+        parts = (self.path, self.url, self.title, self.summary, "\x1f".join(self.topics), self.date,
                  self.location, self.author)
-        return hashlib.blake2b("\x00".join(parts).encode("utf-8"), digest_size=16).digest()
+        return hashlib.blake2b("\x00".join(parts).encode("utf-8") + b"\x00" + body_bytes(self.article)[1],
+                               digest_size=16).digest()
 
 
 def record_source(article: Article, config: SiteConfig, topic_names: dict[str, str]) -> RecordSource:
     topics = tuple(topic_names[k] for k in article.topic_keys if k in topic_names)
     date = format_arabic_date(article.date, locale=config.date_locale, digits=config.digits) \
         if article.date else ""
-    return RecordSource(path=article.path, url=article.url, title=article.title, text=article.text,
-                        summary=article.summary, topics=topics, date=date, location=article.location,
-                        author=article.author)
+    return RecordSource(path=article.path, url=article.url, title=article.title, summary=article.summary,
+                        topics=topics, date=date, location=article.location, author=article.author,
+                        article=article)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..cache import RecordEntry, digest
 from ..config import SiteConfig
@@ -14,7 +14,7 @@ from ..model import Article, StandingPage
 from ..parallel import MAX_WORKERS, cores
 from ..terms import TermCounts, terms_of
 from ..slugs import is_safe_slug, make_slug, slug_from_path
-from ..storage import encoded_bodies
+from ..storage import BodySpool, encoded_bodies
 from .fields import read_fields
 from .frontmatter import decode, split_front_matter
 from .markdown import load_markdown, render_markdown
@@ -149,23 +149,29 @@ def load_articles(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool 
 PARALLEL_FROM = 300  # below this, starting worker processes costs more than it saves
 
 
-def read_many(jobs: list[tuple[str, str | None]], config: SiteConfig) -> list[tuple]:
+def read_many(jobs: list[tuple[str, str | None]], config: SiteConfig) -> Iterator[tuple]:
     """`_read_one` of each (path, digest of the bytes known), across the cores when there are many.
 
     Worker processes read the files themselves and send articles back with their body and
-    text still UTF-8 (`storage.encoded_bodies`): this process neither reads nor decodes the
-    archive's text, and pages decode their own body where they render.
+    text still UTF-8 (`storage.encoded_bodies`), which are parked in a `BodySpool` as they
+    arrive: this process neither reads, decodes nor holds the archive's text, and pages
+    decode their own body where they render.
     """
     workers = min(cores(), MAX_WORKERS)
     if len(jobs) < PARALLEL_FROM or workers < 2:
-        return [_read_one(job, config) for job in jobs]
+        yield from (_read_one(job, config) for job in jobs)
+        return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from functools import partial
 
+    spool = BodySpool()
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(partial(_read_one, config=config, to_send=True), jobs, chunksize=64))
+        for content, parsed in pool.map(partial(_read_one, config=config, to_send=True), jobs, chunksize=64):
+            if content is not None and parsed is not None and parsed[0] is not None:
+                spool.park(parsed[0])
+            yield content, parsed
 
 
 def _read_one(job: tuple[str, str | None], config: SiteConfig, to_send: bool = False) -> tuple:
