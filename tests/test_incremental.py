@@ -183,6 +183,9 @@ def test_records_read_back_read_their_bodies_only_when_needed(tmp_path):
     assert loaded.records.keys() == originals.keys()
     unread = [a for a in (e.article for e in loaded.records.values()) if not isinstance(a.__dict__["text"], str)]
     assert len(unread) == len(originals) and all(isinstance(a, SavedArticle) for a in unread)
+    first = unread[0]
+    assert first.text == {a.path: a for a in originals.values()}[first.path].text
+    assert all(bodies._bodies is None for bodies in loaded._body_files.values())  # one body read, not its file's
     assert {name: entry.article for name, entry in loaded.records.items()} == originals  # reads them all
 
     # Saving a shard again keeps the bodies of its records that were never read.

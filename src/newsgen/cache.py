@@ -31,7 +31,7 @@ from .terms import TermCounts
 
 CACHE_FOLDER = ".newsgen-cache"
 CACHE_FILE = "build.pickle"
-FORMAT = 5
+FORMAT = 6
 _PACKAGE = Path(__file__).parent
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 
@@ -42,12 +43,24 @@ def write_pickle(path: Path, value, *, without_bodies: bool = False) -> None:
 
 
 def write_bodies(path: Path, token: str, articles: dict[str, Article]) -> None:
-    """The bodies of `articles` (by record name), under `token`, which the records' file names."""
-    bodies = {name: body_bytes(article) for name, article in articles.items()}
+    """The bodies of `articles` (by record name), under `token`, which the records' file names.
+
+    The file holds the token, then where each body is (pickled), then the bodies as bytes, one
+    after another: a build reads the token to check the file, and then only the bodies it needs.
+    """
+    places: dict[str, tuple[int, int, int]] = {}
+    parts: list[bytes] = []
+    end = 0
+    for name, article in articles.items():
+        html, text = body_bytes(article)
+        places[name] = (end, len(html), len(text))
+        parts += (html, text)
+        end += len(html) + len(text)
     temporary = path.with_suffix(f".tmp-{os.getpid()}")
     with open(temporary, "wb") as handle:
         pickle.dump(token, handle, protocol=pickle.HIGHEST_PROTOCOL)  # read alone to check the file
-        pickle.dump(bodies, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(places, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        handle.writelines(parts)
     os.replace(temporary, path)
 
 
@@ -74,12 +87,14 @@ def encoded_bodies(article: Article) -> "SavedArticle":
 
 
 class BodyFile:
-    """The bodies of one shard's records, read from their file when the first is needed."""
+    """The bodies of one shard's records, each read from their file when it is needed."""
 
     def __init__(self, path: Path, token: str):
         self.path = path
         self.token = token
-        self._bodies: dict[str, tuple[bytes, bytes]] | None = None
+        self._places: dict[str, tuple[int, int, int]] | None = None
+        self._start = 0  # where the bodies begin in the file
+        self._bodies: dict[str, tuple[bytes, bytes]] | None = None  # all of them, once `read`
 
     @classmethod
     def check(cls, path: Path, token: str) -> "BodyFile | None":
@@ -98,22 +113,44 @@ class BodyFile:
 
     def get(self, name: str) -> tuple[bytes, bytes]:
         """The body HTML and plain text of the record `name`."""
-        return self.read()[name]
+        if self._bodies is not None:
+            return self._bodies[name]
+        with self._opened() as handle:
+            start, html_size, text_size = self._index(handle)[name]
+            handle.seek(self._start + start)
+            data = handle.read(html_size + text_size)
+            if len(data) != html_size + text_size:
+                raise ValueError("a short file")
+        return data[:html_size], data[html_size:]
 
-    def read(self) -> dict[str, tuple[bytes, bytes]]:
-        """Every body of the file, read once (and before the file is replaced)."""
+    def read(self) -> None:
+        """Read every body of the file into memory (before the file is replaced)."""
         if self._bodies is None:
-            try:
-                with open(self.path, "rb") as handle:
-                    token = pickle.load(handle)
-                    bodies = pickle.load(handle)
-                if token != self.token:
+            with self._opened() as handle:
+                places = self._index(handle)
+                handle.seek(self._start)
+                data = handle.read()
+            self._bodies = {name: (data[start:start + html_size], data[start + html_size:start + html_size + text_size])
+                            for name, (start, html_size, text_size) in places.items()}
+
+    def _index(self, handle) -> dict[str, tuple[int, int, int]]:
+        """Where each body is (read once, from a `handle` just past the token)."""
+        if self._places is None:
+            self._places = pickle.load(handle)
+            self._start = handle.tell()
+        return self._places
+
+    @contextmanager
+    def _opened(self):
+        """The file, checked to be the one of this token: one replaced since has other places."""
+        try:
+            with open(self.path, "rb") as handle:
+                if pickle.load(handle) != self.token:
                     raise ValueError("another file")
-            except Exception:
-                raise NewsgenError("the build cache changed or broke while this build read it; run the build "
-                                   "again (or delete the folder if it happens again)", str(self.path.parent)) from None
-            self._bodies = bodies
-        return self._bodies
+                yield handle
+        except Exception:
+            raise NewsgenError("the build cache changed or broke while this build read it; run the build "
+                               "again (or delete the folder if it happens again)", str(self.path.parent)) from None
 
 
 class BodySpool:
