@@ -4,9 +4,10 @@ Uses the sites `build_speed.py` prepares (`bench/out/sites/<N>/newsgen/`; run it
 e.g. `python bench/build_speed.py --items 10000 --tools bare --runs 1`). For each item
 count it makes a copy of that site's items, builds it cold once (timed too), then times,
 R times each and in turns, a rebuild with nothing changed and rebuilds after editing one
-item: a sentence added to its body, its topic changed, its date moved by a year. Every
-edit is undone by the next build of the same kind, so each timed build changes exactly
-one item. It prints median wall time, CPU time and peak memory (newsgen's own process)
+item: a sentence added at the end of its body (past the first 2,500 characters, which
+related items read), a sentence added at the start of its body (which ranks the related
+items again), its topic changed, its date moved by a year. Each timed build changes
+exactly one item. It prints median wall time, CPU time and peak memory (newsgen's own process)
 and the ratio of each rebuild to the cold build measured in the same run.
 
     python bench/rebuild_speed.py [--items 1000 10000] [--runs 5] [--search]
@@ -26,7 +27,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 DEFAULT_WORK = BENCH / "out"
-EDITS = ("nothing", "body", "topics", "date")
+EDITS = ("nothing", "body", "lead", "topics", "date")
 TOPICS = ("culture", "economy", "sport", "technology", "world", "middle-east")
 
 
@@ -50,6 +51,8 @@ def edit(item: Path, kind: str, turn: int) -> None:
     head, _, body = text.partition("\n---\n")
     if kind == "body":
         body = body.rstrip("\n") + f"\n\nفقرة أضيفت للقياس رقم {turn}.\n"
+    elif kind == "lead":
+        body = f"\nفقرة أولى أضيفت للقياس رقم {turn}.\n" + body
     elif kind == "topics":
         head = re.sub(r"(?m)^topics: .*$", f"topics: [{TOPICS[turn % len(TOPICS)]}]", head)
     elif kind == "date":
@@ -93,7 +96,8 @@ def table(result: dict) -> str:
              "|---|---:|---:|---:|---:|",
              f"| cold (no cache, empty output) | {cold['wall']:.2f} | 1.000 | {cold['cpu']:.2f} | "
              f"{cold['rss_mib']:.0f} |"]
-    names = {"nothing": "nothing changed", "body": "one item's body edited",
+    names = {"nothing": "nothing changed", "body": "one item's body edited (at its end)",
+             "lead": "one item's body edited (at its start)",
              "topics": "one item's topics changed", "date": "one item's date moved"}
     for kind in EDITS:
         runs = result["timings"][kind]
