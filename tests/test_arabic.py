@@ -37,6 +37,12 @@ def test_normalize_is_nfkc_without_marks_then_folded_then_casefolded(text):
     assert words(text) == re.findall(r"\w+", expected)
 
 
+def test_no_character_is_folded_into_one_that_is_folded_again():
+    # `normalize` folds one character at a time, in no particular order: that is only the
+    # translation table's result when no folded character is itself folded.
+    assert not any(char in folded for _, folded in arabic._FOLD_PAIRS for char, _ in arabic._FOLD_PAIRS)
+
+
 def test_words_split_and_fold():
     assert words("قالَ الوزيرُ: «الاقتصاد ينمو» ٢٠٢٤") == ["قال", "الوزير", "الاقتصاد", "ينمو", "2024"]
 

@@ -60,7 +60,6 @@ def normalize(text: str) -> str:
 
 
 _FOLD_PAIRS = tuple((chr(cp), folded or "") for cp, folded in _FOLD.items())
-assert not any(char in folded for _, folded in _FOLD_PAIRS for char, _ in _FOLD_PAIRS)
 
 
 def strip_marks(text: str) -> str:
