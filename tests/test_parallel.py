@@ -106,3 +106,41 @@ def test_items_parsed_by_workers_park_their_bodies_in_a_spool_that_forked_proces
             assert isinstance(article.__dict__[name].bodies, BodySpool)  # read back, not kept
     bodies = map_forked(lambda article: (article.body_html, article.text), parked, workers=2)
     assert bodies == [(a.body_html, a.text) for a in plain] and any("الخبر" in text for _, text in bodies)
+
+
+def test_bodies_stay_in_memory_when_the_temporary_folder_cannot_take_them(tmp_path, monkeypatch):
+    import newsgen.loaders as loaders
+    import newsgen.storage as storage
+    from newsgen.errors import Diagnostics
+    from newsgen.parallel import cores
+
+    if cores() < 2:
+        pytest.skip("items are parsed by worker processes only on two cores or more")
+    site = write_site(tmp_path, _items(30))
+    config = load_config(site / "site.toml")
+    plain = loaders.load_articles(config, Diagnostics())
+    monkeypatch.setattr(loaders, "PARALLEL_FROM", 10)
+
+    class FullAfterTen:  # a file on a disk that fills up after ten bodies
+        def __init__(self, *args, **kwargs):
+            self.real, self.writes = real(*args, **kwargs), 0
+
+        def write(self, data):
+            self.writes += 1
+            if self.writes > 10:
+                raise OSError(28, "No space left on device")
+            return self.real.write(data)
+
+        def fileno(self):
+            return self.real.fileno()
+
+    real = storage.tempfile.TemporaryFile
+    def not_writable(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    for make, in_memory in ((FullAfterTen, 20), (not_writable, 30)):
+        monkeypatch.setattr(storage.tempfile, "TemporaryFile", make)
+        articles = loaders.load_articles(config, Diagnostics())
+        assert sum(isinstance(a.__dict__["text"], bytes) for a in articles) == in_memory
+        assert articles == plain
+        assert map_forked(lambda article: article.text, articles, workers=2) == [a.text for a in plain]

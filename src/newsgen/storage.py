@@ -158,20 +158,31 @@ class BodySpool:
     any process forked from it (the file is gone once nothing refers to the spool).
 
     A cold build of 10,000 items holds some 60 MB of bodies otherwise, in the process whose
-    peak memory is the build's.
+    peak memory is the build's. Where the temporary folder cannot take them (full, or not
+    writable), bodies stay in memory, as they would without the spool.
     """
 
     def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile(prefix="newsgen-bodies-", buffering=0)
         self._places: list[tuple[int, int, int]] = []  # start, size of the HTML, size of the text
         self._end = 0
+        try:
+            self._file = tempfile.TemporaryFile(prefix="newsgen-bodies-", buffering=0)
+        except OSError:
+            self._file = None
+        self._writable = self._file is not None
 
     def park(self, article: Article) -> None:
         """Move the article's body and text here (the article reads them back when asked)."""
+        if not self._writable:
+            return
         html, text = body_bytes(article)
         data = memoryview(html + text)
-        while data:  # written without a buffer, which a forked process would inherit unwritten
-            data = data[self._file.write(data):]
+        try:
+            while data:  # written without a buffer, which a forked process would inherit unwritten
+                data = data[self._file.write(data):]
+        except OSError:
+            self._writable = False  # what is parked stays readable; later bodies stay in memory
+            return
         self._places.append((self._end, len(html), len(text)))
         self._end += len(html) + len(text)
         unread = _Unread(self, len(self._places) - 1)
