@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
-from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 
@@ -87,12 +86,19 @@ def encoded_bodies(article: Article) -> "SavedArticle":
 
 
 class BodyFile:
-    """The bodies of one shard's records, each read from their file when it is needed."""
+    """The bodies of one shard's records, each read from their file when it is needed.
+
+    The file stays open once the first body is read, and bodies are read with `pread`: a
+    body costs one call, processes forked since share the handle safely, and a newer file
+    saved under the same name (always a new file, see `write_bodies`) does not change what
+    this one reads.
+    """
 
     def __init__(self, path: Path, token: str):
         self.path = path
         self.token = token
-        self._places: dict[str, tuple[int, int, int]] | None = None
+        self._file = None  # open once the first body is read
+        self._places: dict[str, tuple[int, int, int]] = {}
         self._start = 0  # where the bodies begin in the file
         self._bodies: dict[str, tuple[bytes, bytes]] | None = None  # all of them, once `read`
 
@@ -115,42 +121,44 @@ class BodyFile:
         """The body HTML and plain text of the record `name`."""
         if self._bodies is not None:
             return self._bodies[name]
-        with self._opened() as handle:
-            start, html_size, text_size = self._index(handle)[name]
-            handle.seek(self._start + start)
-            data = handle.read(html_size + text_size)
+        try:
+            start, html_size, text_size = self._open()[name]
+            data = os.pread(self._file.fileno(), html_size + text_size, self._start + start)
             if len(data) != html_size + text_size:
                 raise ValueError("a short file")
+        except Exception:
+            raise self._broken() from None
         return data[:html_size], data[html_size:]
 
     def read(self) -> None:
         """Read every body of the file into memory (before the file is replaced)."""
         if self._bodies is None:
-            with self._opened() as handle:
-                places = self._index(handle)
-                handle.seek(self._start)
-                data = handle.read()
+            try:
+                places = self._open()
+                data = os.pread(self._file.fileno(), sum(h + t for _, h, t in places.values()), self._start)
+            except Exception:
+                raise self._broken() from None
             self._bodies = {name: (data[start:start + html_size], data[start + html_size:start + html_size + text_size])
                             for name, (start, html_size, text_size) in places.items()}
 
-    def _index(self, handle) -> dict[str, tuple[int, int, int]]:
-        """Where each body is (read once, from a `handle` just past the token)."""
-        if self._places is None:
-            self._places = pickle.load(handle)
-            self._start = handle.tell()
-        return self._places
-
-    @contextmanager
-    def _opened(self):
-        """The file, checked to be the one of this token: one replaced since has other places."""
-        try:
-            with open(self.path, "rb") as handle:
+    def _open(self) -> dict[str, tuple[int, int, int]]:
+        """Where each body is, from the file, opened and checked once."""
+        if self._file is None:
+            handle = open(self.path, "rb")
+            try:
                 if pickle.load(handle) != self.token:
                     raise ValueError("another file")
-                yield handle
-        except Exception:
-            raise NewsgenError("the build cache changed or broke while this build read it; run the build "
-                               "again (or delete the folder if it happens again)", str(self.path.parent)) from None
+                self._places = pickle.load(handle)
+                self._start = handle.tell()
+            except BaseException:
+                handle.close()
+                raise
+            self._file = handle
+        return self._places
+
+    def _broken(self) -> NewsgenError:
+        return NewsgenError("the build cache changed or broke while this build read it; run the build "
+                            "again (or delete the folder if it happens again)", str(self.path.parent))
 
 
 class BodySpool:
