@@ -14,6 +14,8 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import feedparser
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from bs4 import BeautifulSoup
 
 from conftest import write_site, copy_sample_site
@@ -484,3 +486,14 @@ def test_a_sitemap_index_past_50000_urls(tmp_path):
     assert list(single) == ["sitemap.xml"] and ElementTree.fromstring(single["sitemap.xml"]).tag == SM + "urlset"
     by_size = {f.path: f.data for f in sitemaps(urls[:100], config, max_bytes=2_000)}
     assert len(by_size) > 2 and all(len(data) <= 2_000 for path, data in by_size.items() if path != "sitemap.xml")
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from("ab&<>\"'\n\r\t عربي;#")) | st.text())
+def test_feed_escaping_is_what_xml_sax_saxutils_gives(text):
+    from xml.sax.saxutils import escape, quoteattr
+
+    from newsgen import feeds
+
+    assert feeds.escape(text) == escape(text)
+    assert feeds.quoteattr(text) == quoteattr(text)
