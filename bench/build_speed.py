@@ -389,9 +389,9 @@ def newsgen_package() -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
-def snapshot_newsgen(work: Path) -> Path:
+def snapshot_newsgen(work: Path, name: str = "newsgen-snapshot") -> Path:
     """Copy newsgen's package to the work folder, so edits made meanwhile do not change what is measured."""
-    target = work / "newsgen-snapshot"
+    target = work / name
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(newsgen_package(), target / "newsgen", ignore=shutil.ignore_patterns("__pycache__"))
