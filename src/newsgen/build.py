@@ -329,10 +329,10 @@ def related_lists(model: SiteModel, cache: BuildCache, *, stale_ok: bool = False
 
     They depend on every item's term counts and headline (which the digest of its
     `TermCounts` stands for, or else its file's), slug, topics and place in the archive's
-    order: an edit that changes none of these (past the words counted, or of punctuation)
-    keeps them. With `stale_ok`, the previous lists serve while they still name only items of the
-    site and cover every item (an edit, not an addition); the cache keeps saying they
-    are out of date, so the next build ranks them again.
+    order: an edit that changes none of these (past the words counted, or of punctuation in a
+    text shorter than they are counted in) keeps them. With `stale_ok`, the previous lists
+    serve while they still name only items of the site and cover every item (an edit, not an
+    addition); the cache keeps saying they are out of date, so the next build ranks them again.
     """
     entries = {entry.article.path: entry for entry in cache.records.values() if entry.article}
     key = digest(str(MORE_ITEMS), *(f"{a.path}\0{_ranked_digest(entries[a.path])}\0{a.slug}\0{a.topic_keys}"

@@ -80,7 +80,8 @@ class TermCounts(Mapping):
     the counts: `headline`, the `headline_key` of its headline (None when not known), and
     `digest`, a digest of the counts and the headline. Two versions of an item with the
     same digest rank alike, so an edit that leaves the words counted unchanged (past the
-    first `TEXT_CHARS` characters, or of punctuation) does not rank the archive again.
+    first `TEXT_CHARS` characters, or of punctuation in a shorter text: in a longer one it moves
+    the cut) does not rank the archive again.
     """
 
     __slots__ = ("words", "counts", "headline", "digest")
