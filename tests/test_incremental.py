@@ -193,6 +193,9 @@ def test_records_read_back_read_their_bodies_only_when_needed(tmp_path):
     name = next(iter(again.records))
     again.records[name] = replace(again.records[name], article=replace(originals[name], title="عنوان آخر"))
     again.save(config)
+    # Its other records, never read, still read their bodies (kept from the file it replaced).
+    assert {n: e.article.text for n, e in again.records.items() if n != name} == \
+        {n: a.text for n, a in originals.items() if n != name}
     third = BuildCache.load(config, cache.key)
     assert third.records[name].article.title == "عنوان آخر"
     assert {n: body_bytes(e.article) for n, e in third.records.items()} == \

@@ -140,6 +140,7 @@ class BodyFile:
                 raise self._broken() from None
             self._bodies = {name: (data[start:start + html_size], data[start + html_size:start + html_size + text_size])
                             for name, (start, html_size, text_size) in places.items()}
+            self._file.close()  # not needed any more: a long serve session would pile them up
 
     def _open(self) -> dict[str, tuple[int, int, int]]:
         """Where each body is, from the file, opened and checked once."""
