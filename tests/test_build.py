@@ -371,3 +371,18 @@ def test_the_dates_written_out_on_article_pages_match_the_when_macro(tmp_path, h
     assert "<time" in written_out and ("date-hijri" in written_out) == hijri
     assert markup(related.contents) == written_out
     assert markup(other.select_one("li.meta-updated").contents) == written_out  # the macro's markup
+
+
+def test_the_url_filter_gives_what_the_url_function_gives(tmp_path):
+    from newsgen.config import load_config
+    from newsgen.render import Renderer
+    site = copy_sample_site(tmp_path / "site")
+    (site / "templates" / "links.html").write_text(
+        "{% macro inside(p) %}{{ url(p) }} {{ p|url }}{% endmacro %}"
+        "{% for p in paths %}{{ url(p) }} {{ p|url }}\n{{ inside(p) }}\n{% endfor %}", "utf-8")
+    renderer = Renderer(load_config(site / "site.toml"))
+    paths = ["", "topics/", "articles/خبر/", "assets/style.css", "feed.xml"]
+    for page in ("", "articles/خبر/", "topics/economy/page/2/", "404.html"):
+        lines = renderer.render("links.html", page, {"paths": paths}).decode("utf-8").splitlines()
+        assert len(lines) == 2 * len(paths)
+        assert all(function == given for function, given in (line.split(" ") for line in lines)), (page, lines)

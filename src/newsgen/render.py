@@ -156,6 +156,7 @@ class Renderer:
             join_ar=join_list,
             hijri=lambda value: format_hijri_date(local(value), digits=digits),
             textdir=text_direction,
+            url=_url_filter,
         )
 
     def from_theme(self, name: str) -> bool:
@@ -187,6 +188,13 @@ class Renderer:
                                 _shown(path, self.config.root) or template, line) from None
         return html.encode("utf-8")
 
+
+@jinja2.pass_context
+def _url_filter(context, path: str) -> str:
+    """`path|url`: what `url(path)` gives. The theme writes its links this way: Jinja calls a
+    filter directly, where a call of `url()` goes through `Context.call` (a fifth of a page's
+    rendering time went to the theme's 30 to 50 links)."""
+    return context["url"](path)
 
 
 def remembered_per_value(compute: Callable[[Any], str]) -> Callable[[Any], str]:
