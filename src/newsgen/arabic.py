@@ -15,13 +15,13 @@ from babel.dates import format_date, format_datetime
 
 # Harakat, shadda, sukun, superscript alef, Quranic marks; tatweel.
 _MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed\u0640]")
+# Arabic-Indic and Eastern Arabic-Indic (Persian) digits as Western ones.
+_TO_WESTERN = {0x0660 + i: str(i) for i in range(10)} | {0x06F0 + i: str(i) for i in range(10)}
 _FOLD = str.maketrans({
     "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا",
     "ى": "ي",
     "ة": "ه",
-    # Arabic-Indic and Eastern Arabic-Indic (Persian) digits compare as Western ones.
-    **{chr(0x0660 + i): str(i) for i in range(10)},
-    **{chr(0x06F0 + i): str(i) for i in range(10)},
+    **_TO_WESTERN,  # digits compare as Western ones
     "\u200c": None, "\u200d": None, "\u200e": None, "\u200f": None, "\ufeff": None,
 })
 _TO_ARABIC_INDIC = str.maketrans({str(i): chr(0x0660 + i) for i in range(10)} | {"%": "٪", ",": "٬", ".": "٫"})
@@ -119,6 +119,11 @@ def keyword_stem(keyword_word: str) -> str:
     if word.startswith("ال") and len(word) - 2 >= _MIN_STEM + 1:
         return word[2:]
     return word
+
+
+def western_digits(text: str) -> str:
+    """Arabic-Indic and Eastern Arabic-Indic digits in `text` written as Western ones."""
+    return text.translate(_TO_WESTERN)
 
 
 def to_digits(text: str, style: str) -> str:

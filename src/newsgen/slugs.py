@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 
 from slugify import slugify
 
-from .arabic import strip_marks, to_digits
+from .arabic import strip_marks, western_digits
 
 MAX_LENGTH = 80
 _UNSAFE = re.compile(r"[/\\\x00-\x1f]|^\.|\.\.")
@@ -20,7 +20,7 @@ _FILE_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}[-_ ]?")
 
 def make_slug(text: str, style: str = "arabic") -> str:
     """A slug for `text`; may be empty when the text has no letters or digits."""
-    text = to_digits(_western(strip_marks(text)), "western")
+    text = western_digits(strip_marks(text))
     if style == "latin":
         return slugify(text, max_length=MAX_LENGTH, word_boundary=True)
     return slugify(text, allow_unicode=True, max_length=MAX_LENGTH, word_boundary=True)
@@ -34,10 +34,3 @@ def slug_from_path(path: str) -> str:
 
 def is_safe_slug(value: str) -> bool:
     return bool(value.strip()) and not _UNSAFE.search(value)
-
-
-_WESTERN_DIGITS = {0x0660 + i: str(i) for i in range(10)} | {0x06F0 + i: str(i) for i in range(10)}
-
-
-def _western(text: str) -> str:
-    return text.translate(_WESTERN_DIGITS)
