@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 
-from .arabic import STOP_WORDS, normalize, split_words
+from .arabic import STOP_WORDS, normalize, words
 
 TEXT_CHARS = 2500
 TITLE_WEIGHT = 2
@@ -46,7 +46,7 @@ def _counted_term(word: str) -> str | None:
     """
     if len(word) < 2 or word in STOP_WORDS or word.isdigit():
         return None
-    return term(word) if word.startswith(_ARTICLE_PREFIXES) else word
+    return term(word)
 
 
 def terms_of(title: str, text: str) -> Counter:
@@ -57,10 +57,10 @@ def terms_of(title: str, text: str) -> Counter:
     """
     if _counted_term.cache_info().currsize > _TERM_MEMO_SIZE:
         _counted_term.cache_clear()
-    counts = Counter(map(_counted_term, split_words(normalize(text[:TEXT_CHARS]))))
+    counts = Counter(map(_counted_term, words(text[:TEXT_CHARS])))
     # A text that opens with its headline has already counted it once.
     weight = TITLE_WEIGHT - 1 if title and text.startswith(title) else TITLE_WEIGHT
-    for counted in map(_counted_term, split_words(normalize(title))):
+    for counted in map(_counted_term, words(title)):
         counts[counted] += weight
     del counts[None]
     return counts
