@@ -386,3 +386,18 @@ def test_compiled_templates_are_kept_between_builds_and_checked_against_their_so
     folder.write_text("not a folder", "utf-8")  # nowhere to keep them: templates still compile and render
     (site / "templates" / partial).write_text("<p>ثالث</p>", "utf-8")
     assert load(partial) == "<p>ثالث</p>"
+
+
+def test_a_cache_file_is_replaced_whole_or_not_at_all(tmp_path):
+    from newsgen.storage import replacing
+
+    path = tmp_path / "records-00.pickle"
+    path.write_bytes(b"before")
+    with pytest.raises(RuntimeError):
+        with replacing(path) as handle:
+            handle.write(b"half of")
+            raise RuntimeError("the disk is full")
+    assert path.read_bytes() == b"before" and [p.name for p in tmp_path.iterdir()] == [path.name]
+    with replacing(path) as handle:
+        handle.write(b"after")
+    assert path.read_bytes() == b"after" and [p.name for p in tmp_path.iterdir()] == [path.name]

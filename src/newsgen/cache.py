@@ -26,7 +26,7 @@ from . import __version__
 from .config import SiteConfig
 from .errors import Problem
 from .model import Article
-from .storage import BodyFile, write_bodies, write_pickle
+from .storage import BodyFile, replacing, write_bodies, write_pickle
 from .terms import TermCounts
 
 CACHE_FOLDER = ".newsgen-cache"
@@ -286,9 +286,7 @@ class TemplateCode(jinja2.BytecodeCache):
             for old in self.folder.iterdir():
                 if not old.name.startswith(self.prefix):
                     old.unlink(missing_ok=True)
-            partial = self._file(bucket).with_suffix(f".{secrets.token_hex(4)}.partial")
-            with open(partial, "wb") as handle:
+            with replacing(self._file(bucket)) as handle:
                 bucket.write_bytecode(handle)
-            os.replace(partial, self._file(bucket))
         except OSError:
             pass

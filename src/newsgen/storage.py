@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 
@@ -32,13 +33,25 @@ _BODY_FIELDS = ("body_html", "text")
 _HTML, _TEXT = map(_ARTICLE_FIELDS.index, _BODY_FIELDS)
 
 
+@contextmanager
+def replacing(path: Path):
+    """A file to write that replaces `path` in one rename once it is complete; removed instead
+    if writing it fails, so a reader never finds half a file."""
+    temporary = path.with_suffix(f".tmp-{os.getpid()}")
+    try:
+        with open(temporary, "wb") as handle:
+            yield handle
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
 def write_pickle(path: Path, value, *, without_bodies: bool = False) -> None:
     """Pickle `value` to `path` atomically; articles in it lose their bodies with `without_bodies`
     (they are saved with `write_bodies`)."""
-    temporary = path.with_suffix(f".tmp-{os.getpid()}")
-    with open(temporary, "wb") as handle:
+    with replacing(path) as handle:
         _RecordPickler(handle, protocol=pickle.HIGHEST_PROTOCOL, without_bodies=without_bodies).dump(value)
-    os.replace(temporary, path)
 
 
 def write_bodies(path: Path, token: str, articles: dict[str, Article]) -> None:
@@ -55,12 +68,10 @@ def write_bodies(path: Path, token: str, articles: dict[str, Article]) -> None:
         places[name] = (end, len(html), len(text))
         parts += (html, text)
         end += len(html) + len(text)
-    temporary = path.with_suffix(f".tmp-{os.getpid()}")
-    with open(temporary, "wb") as handle:
+    with replacing(path) as handle:
         pickle.dump(token, handle, protocol=pickle.HIGHEST_PROTOCOL)  # read alone to check the file
         pickle.dump(places, handle, protocol=pickle.HIGHEST_PROTOCOL)
         handle.writelines(parts)
-    os.replace(temporary, path)
 
 
 def body_bytes(article: Article) -> tuple[bytes, bytes]:
@@ -128,7 +139,7 @@ class BodyFile:
                 raise ValueError("a short file")
         except Exception:
             raise self._broken() from None
-        return data[:html_size], data[html_size:]
+        return _split(data, 0, html_size, text_size)
 
     def read(self) -> None:
         """Read every body of the file into memory (before the file is replaced)."""
@@ -138,8 +149,7 @@ class BodyFile:
                 data = os.pread(self._file.fileno(), sum(h + t for _, h, t in places.values()), self._start)
             except Exception:
                 raise self._broken() from None
-            self._bodies = {name: (data[start:start + html_size], data[start + html_size:start + html_size + text_size])
-                            for name, (start, html_size, text_size) in places.items()}
+            self._bodies = {name: _split(data, *place) for name, place in places.items()}
             self._file.close()  # not needed any more: a long serve session would pile them up
 
     def _open(self) -> dict[str, tuple[int, int, int]]:
@@ -199,8 +209,14 @@ class BodySpool:
 
     def get(self, index: int) -> tuple[bytes, bytes]:
         start, html_size, text_size = self._places[index]
-        data = os.pread(self._file.fileno(), html_size + text_size, start)
-        return data[:html_size], data[html_size:]
+        return _split(os.pread(self._file.fileno(), html_size + text_size, start), 0, html_size, text_size)
+
+
+def _split(data: bytes, start: int, html_size: int, text_size: int) -> tuple[bytes, bytes]:
+    """The body HTML and text stored one after the other from `start` in `data` (as
+    `write_bodies` and `BodySpool.park` lay them out)."""
+    middle = start + html_size
+    return data[start:middle], data[middle:middle + text_size]
 
 
 class _Unread:
@@ -208,7 +224,7 @@ class _Unread:
 
     __slots__ = ("bodies", "name")
 
-    def __init__(self, bodies: BodyFile, name: str):
+    def __init__(self, bodies: BodyFile | BodySpool, name: str | int):
         self.bodies = bodies
         self.name = name
 
