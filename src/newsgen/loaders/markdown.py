@@ -122,7 +122,7 @@ def render_plain(text: str) -> tuple[str, list[tuple[str, str]]]:
         block = block.strip("\n")
         if not block:
             continue
-        if _RULE.fullmatch(block):
+        if _is_rule(block):
             html.append("<hr>\n")
             continue
         html.append("<p>" + block + "</p>\n")
