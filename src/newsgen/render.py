@@ -192,8 +192,8 @@ class Renderer:
 @jinja2.pass_context
 def _url_filter(context, path: str) -> str:
     """`path|url`: what `url(path)` gives. The theme writes its links this way: Jinja calls a
-    filter directly, where a call of `url()` goes through `Context.call` (a fifth of a page's
-    rendering time went to the theme's 30 to 50 links)."""
+    filter directly, where a call of `url()` goes through `Context.call`: with 30 to 50 links a
+    page, the theme's pages took 0.53 ms each at best with `url()`, 0.39 ms with the filter."""
     return context["url"](path)
 
 
