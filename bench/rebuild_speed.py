@@ -6,7 +6,8 @@ count it makes a copy of that site's items, builds it cold once (timed too), the
 R times each and in turns, a rebuild with nothing changed and rebuilds after editing one
 item: a sentence added at the end of its body (past the first 2,500 characters, which
 related items read), a sentence added at the start of its body (which ranks the related
-items again), its topic changed, its date moved by a year. Each timed build changes
+items again), its topic changed, its date moved by a year; and after adding a new item,
+dated a day after the newest (what a newsroom does most). Each timed build changes
 exactly one item. It prints median wall time, CPU time and peak memory (newsgen's own process)
 and the ratio of each rebuild to the cold build measured in the same run.
 
@@ -23,13 +24,14 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 from build_speed import newsgen_runner, snapshot_newsgen  # noqa: E402  (a script beside this one)
 DEFAULT_WORK = BENCH / "out"
-EDITS = ("nothing", "body", "lead", "topics", "date")
+EDITS = ("nothing", "body", "lead", "topics", "date", "new")
 TOPICS = ("culture", "economy", "sport", "technology", "world", "middle-east")
 
 
@@ -65,6 +67,20 @@ def edit(item: Path, kind: str, turn: int) -> None:
     item.write_text(f"{head}\n---\n{body}", encoding="utf-8")
 
 
+def newest_date(items: list[Path]) -> date:
+    found = (re.search(r"(?m)^date: \"?(\d{4}-\d{2}-\d{2})", path.read_text(encoding="utf-8")) for path in items)
+    return max(date.fromisoformat(match.group(1)) for match in found if match)
+
+
+def add_item(folder: Path, newest: date, turn: int) -> None:
+    """A new item dated `turn + 1` days after `newest`, filed under a topic."""
+    day = newest + timedelta(days=turn + 1)
+    (folder / f"zz-new-{turn}.md").write_text(
+        f'---\ntitle: "خبر جديد أضيف للقياس رقم {turn}"\ndate: {day.isoformat()}\ntopics: [economy]\n---\n\n'
+        f"أعلن البنك المركزي اليوم خطة لدعم الصادرات وخفض التضخم، في خبر أضيف للقياس رقم {turn}.\n",
+        encoding="utf-8")
+
+
 def measure(count: int, runs: int, work: Path, search: bool) -> dict:
     source = work / "sites" / str(count) / "newsgen"
     if not (source / "items").is_dir():
@@ -77,6 +93,7 @@ def measure(count: int, runs: int, work: Path, search: bool) -> dict:
     shutil.copy(source / config, site / config)
     items = sorted((site / "items").glob("*.md"))
     item = items[len(items) // 2]
+    newest = newest_date(items)
     # A compiled copy of newsgen, as an installed package is (and as build_speed.py measures):
     # an editable checkout under PYTHONDONTWRITEBYTECODE would compile every module in every run.
     runner = newsgen_runner(snapshot_newsgen(work, "newsgen-snapshot-rebuild"))
@@ -84,7 +101,9 @@ def measure(count: int, runs: int, work: Path, search: bool) -> dict:
     timings: dict[str, list[dict]] = {kind: [] for kind in EDITS}
     for turn in range(runs):
         for kind in EDITS:
-            if kind != "nothing":
+            if kind == "new":
+                add_item(site / "items", newest, turn)
+            elif kind != "nothing":
                 edit(item, kind, turn)
             timings[kind].append(run_build(site, config, runner))
     return {"items": count, "cold": cold, "timings": timings}
@@ -104,7 +123,8 @@ def table(result: dict) -> str:
              f"{cold['rss_mib']:.0f} |"]
     names = {"nothing": "nothing changed", "body": "one item's body edited (at its end)",
              "lead": "one item's body edited (at its start)",
-             "topics": "one item's topics changed", "date": "one item's date moved"}
+             "topics": "one item's topics changed", "date": "one item's date moved",
+             "new": "a new item added (the newest)"}
     for kind in EDITS:
         runs = result["timings"][kind]
         wall = median(runs, "wall")

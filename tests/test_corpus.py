@@ -47,7 +47,7 @@ def test_the_whole_corpus_builds_with_one_page_per_item(tmp_path):
     for category, count in Counter(r["category"] for r in records).items():
         topic = out / "topics" / CATEGORY_TOPICS[category]
         pages = 1 + len(list((topic / "page").glob("*/index.html")))
-        assert pages == -(-count // per_page), category
+        assert pages == max(1, count // per_page), category  # the newest page takes the rest
 
     months = Counter(r["date"][:7] for r in records)
     for month in months:
@@ -56,4 +56,4 @@ def test_the_whole_corpus_builds_with_one_page_per_item(tmp_path):
     assert len(month_folders) == len(months)
     first_month = sorted(months)[-1]
     pages = 1 + len(list((out / "archive" / first_month[:4] / first_month[5:7] / "page").glob("*/index.html")))
-    assert pages == -(-months[first_month] // per_page)
+    assert pages == max(1, months[first_month] // per_page)

@@ -21,7 +21,7 @@ PAGES = {
     "article-seed.html": "articles/وصل-وفد-رسمي-من-وزارة-الدفاع-السورية-إلى-موسكو-في-زيارة-رسمية/index.html",
     "article-markdown.html": "articles/central-bank-rates/index.html",
     "topic.html": "topics/politics/index.html",
-    "topic-page-2.html": "topics/politics/page/2/index.html",
+    "topic-page-1.html": "topics/politics/page/1/index.html",
     "archive.html": "archive/index.html",
     "archive-year.html": "archive/2024/index.html",
     "archive-month.html": "archive/2024/11/index.html",

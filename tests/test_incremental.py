@@ -148,6 +148,28 @@ def test_nothing_changed_renders_nothing(tmp_path):
     assert 0 < edited.rendered < first.rendered
 
 
+def test_a_new_item_rewrites_the_newest_list_pages_not_the_older_ones(tmp_path):
+    items = {f"{day:02d}.md": item_text(f"خبر اليوم {day}", "البنك المركزي والتضخم", "[اقتصاد]", f"2024-03-{day:02d}")
+             for day in range(1, 25)}
+    site = write_site(tmp_path, items, config=CONFIG.format(digits="western"))
+    config = load_config(site / "site.toml")
+    build(config)
+    numbered = sorted(p.relative_to(site / "public").as_posix() for p in (site / "public").rglob("page/*/index.html"))
+    assert len(numbered) >= 20  # the economy list and March's, at two items a page
+
+    def add(day: int) -> list[str]:
+        (site / "items" / f"new-{day}.md").write_text(
+            item_text(f"خبر جديد {day}", "البنك المركزي", "[اقتصاد]", f"2024-03-{day:02d}"), "utf-8")
+        return [path for path in build(config).changed if "/page/" in path]
+
+    assert add(25) == []  # the newest pages of economy, March and 2024 take it
+    grew = add(26)  # now each list has a page more: the one that was newest, and two below it
+    assert 0 < len(grew) <= 3 * 3 and all(path in numbered or "/page/12/" in path for path in grew), grew
+    cold = site / "cold"
+    build(config, output=cold, use_cache=False)
+    assert snapshot(site / "public") == snapshot(cold)
+
+
 def test_saving_the_cache_leaves_the_records_texts_as_they_were(tmp_path):
     """Pickling a str that is not ASCII keeps a UTF-8 copy in it (CPython); the cache must not."""
     import pickle

@@ -173,15 +173,21 @@ def test_list_and_index_pages_carry_collection_pages_and_breadcrumbs(out, model)
     assert graph(not_found) == [] and meta(not_found, "robots") == ["noindex"]
 
 
-def test_second_page_of_a_list_continues_positions(tmp_path):
+def test_list_positions_count_from_the_oldest_item_as_pages_do(tmp_path):
     items = {f"{i:02d}.md": f"---\ntitle: خبر رقم {i}\ndate: 2024-01-{i:02d}\ntopics: [economy]\n---\nنص.\n"
-             for i in range(1, 6)}
-    site = write_site(tmp_path, items)
+             for i in range(1, 8)}
+    site = write_site(tmp_path, items)  # two items a page: pages 1 and 2, then the newest three
     assert build(site) == 0
+
+    def listed(page):
+        return [(e["position"], e["name"]) for e in node(page, "CollectionPage")["mainEntity"]["itemListElement"]]
+
     second = soup(site / "public/topics/economy/page/2/index.html")
-    positions = [e["position"] for e in node(second, "CollectionPage")["mainEntity"]["itemListElement"]]
-    assert positions == [3, 4]
+    assert listed(second) == [(4, "خبر رقم 4"), (3, "خبر رقم 3")]
     assert crumbs(second) == ["الرئيسية", "الأقسام", "اقتصاد", "الصفحة 2"]
+    newest = soup(site / "public/topics/economy/index.html")
+    assert listed(newest) == [(7, "خبر رقم 7"), (6, "خبر رقم 6"), (5, "خبر رقم 5")]
+    assert crumbs(newest) == ["الرئيسية", "الأقسام", "اقتصاد"]
 
 
 def test_the_default_logo_ships_and_a_site_logo_replaces_it(out, tmp_path):

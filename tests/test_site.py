@@ -101,15 +101,39 @@ def test_order_archives_and_undated(tmp_path):
     assert len(model.undated) == 1
 
 
-def test_pagination():
+def test_pagination_numbers_pages_from_the_oldest():
+    # Slugs newest first: "0" is the newest of five items.
     pages = paginate("topic", "topics/x/", "x", [str(i) for i in range(5)], 2)
-    assert [p.url for p in pages] == ["topics/x/", "topics/x/page/2/", "topics/x/page/3/"]
-    assert pages[1].article_slugs == ("2", "3")
-    assert pages[0].pagination.prev_url is None and pages[0].pagination.next_url == "topics/x/page/2/"
-    assert Pagination(3, 3, "topics/x/").next_url is None
-    assert [e["number"] for e in Pagination(5, 10, "t/").pages] == [1, None, 4, 5, 6, None, 10]
-    assert [e["number"] for e in Pagination(2, 3, "t/").pages] == [1, 2, 3]
+    assert [p.url for p in pages] == ["topics/x/", "topics/x/page/1/"]
+    assert [p.article_slugs for p in pages] == [("0", "1", "2"), ("3", "4")]  # the newest page takes the rest
+    newest, oldest = (p.pagination for p in pages)
+    assert newest.newest and not oldest.newest and (newest.current, oldest.current) == (2, 1)
+    assert newest.prev_url is None and newest.next_url == "topics/x/page/1/"
+    assert oldest.prev_url == "topics/x/" and oldest.next_url is None
+    assert [(e.number, e.newest, e.current) for e in oldest.pages] == [(None, True, False), (1, False, True)]
+    assert [(e.number, e.gap) for e in Pagination.of(5, 10, "t/").pages] == [(None, False), (None, True), (6, False), (5, False), (4, False), (None, True), (1, False)]
+    assert [(e.number, e.newest) for e in Pagination.of(2, 3, "t/").pages] == [(None, True), (2, False), (1, False)]
+    assert Pagination.of(2, 3, "t/").prev_url == "t/" and Pagination.of(1, 3, "t/").prev_url == "t/page/2/"
+    assert [p.article_slugs for p in paginate("topic", "t/", "t", ["a"], 20)] == [("a",)]
     assert len(paginate("topic", "t/", "t", [], 20)) == 1
+
+
+def test_numbered_pages_stay_the_same_as_newer_items_arrive():
+    """What makes an archive cheap to rebuild and to publish: a new item changes the newest
+    page only, and once in `per_page` items the page it becomes and the two below it (whose
+    links reach it), never the older pages."""
+    per_page = 3
+    before = {p.url: p for p in paginate("topic", "t/", "t", [f"item{i}" for i in range(20, 0, -1)], per_page)}
+    for added in range(1, 8):
+        slugs = [f"item{i}" for i in range(20 + added, 0, -1)]
+        after = {p.url: p for p in paginate("topic", "t/", "t", slugs, per_page)}
+        changed = {url for url, page in after.items() if before.get(url) != page}
+        grew = len(after) > len(before)
+        assert changed == ({"t/", *(f"t/page/{n}/" for n in range(len(after) - 3, len(after)))} if grew else {"t/"})
+        assert all(sum(1 for p in after.values() if slug in p.article_slugs) == 1 for slug in slugs)
+        assert all(len(p.article_slugs) == per_page for url, p in after.items() if url != "t/")
+        assert per_page <= len(after["t/"].article_slugs) < 2 * per_page
+        before = after
 
 
 def test_dates_are_shown_on_the_site_calendar_day(tmp_path):

@@ -82,35 +82,50 @@ class Topic:
 
 
 @dataclass(frozen=True)
+class PageLink:
+    """One entry of a list page's page links: a page, or a gap between runs of pages."""
+
+    number: int | None  # None for a gap and for the newest page
+    url: str | None
+    current: bool = False
+    gap: bool = False
+    newest: bool = False  # the list's own URL: shown as «الأحدث», never by its number
+
+
+@dataclass(frozen=True)
 class Pagination:
+    """Where a list page stands among its list's pages, holding only what the page shows.
+
+    Pages are numbered from the oldest: page 1 holds a list's oldest `per_page` items, page 2
+    the next, and so on. The newest page is the list's own URL and holds the rest (from
+    `per_page` up to twice that, less one). A new item therefore changes the newest page
+    only, and once in `per_page` new items the page beside it: a numbered page keeps its
+    URL, its items and its links, so a build rewrites (and a host receives) a few pages, not
+    every page of the list. Nothing here tells how many pages there are, for the same reason.
+    """
+
     current: int
-    total: int
-    base_url: str  # site-relative URL of page 1
+    base_url: str  # site-relative URL of the list, where its newest page is
+    newest: bool  # this page is the newest
+    prev_url: str | None  # the newer page
+    next_url: str | None  # the older page
+    pages: tuple[PageLink, ...]  # the oldest, the newest and the pages beside this one
 
-    def url_of(self, number: int) -> str:
-        return self.base_url if number == 1 else f"{self.base_url}page/{number}/"
+    @classmethod
+    def of(cls, current: int, total: int, base_url: str) -> "Pagination":
+        def url_of(number: int) -> str:
+            return base_url if number == total else f"{base_url}page/{number}/"
 
-    @property
-    def prev_url(self) -> str | None:
-        return self.url_of(self.current - 1) if self.current > 1 else None
-
-    @property
-    def next_url(self) -> str | None:
-        return self.url_of(self.current + 1) if self.current < self.total else None
-
-    @property
-    def pages(self) -> list[dict]:
-        """The first, the last and the pages beside the current one; a gap entry between runs.
-
-        A list of hundreds of pages stays short on every page (and cheap to render).
-        """
-        shown = sorted({1, self.total, *range(max(1, self.current - 1), min(self.total, self.current + 1) + 1)})
-        entries: list[dict] = []
-        for n in shown:
-            if entries and n - (entries[-1]["number"] or 0) > 1:
-                entries.append({"number": None, "url": None, "current": False, "gap": True})
-            entries.append({"number": n, "url": self.url_of(n), "current": n == self.current, "gap": False})
-        return entries
+        shown = sorted({1, total, *range(max(1, current - 1), min(total, current + 1) + 1)}, reverse=True)
+        links: list[PageLink] = []
+        for before, number in zip([None, *shown], shown):
+            if before is not None and before - number > 1:
+                links.append(PageLink(None, None, gap=True))
+            # The newest page goes without its number, which grows as items are added.
+            links.append(PageLink(None if number == total else number, url_of(number), current=number == current,
+                                  newest=number == total))
+        return cls(current, base_url, current == total, url_of(current + 1) if current < total else None,
+                   url_of(current - 1) if current > 1 else None, tuple(links))
 
 
 @dataclass(frozen=True)

@@ -322,7 +322,7 @@ class SiteRenderer:
                           lambda slug=slug: self.render_article(slug))
         for list_page in model.list_pages:
             yield PageJob(list_page.url, list_page.kind, list_page.article_slugs,
-                          (list_page.pagination.current, list_page.pagination.total),
+                          (list_page.pagination,),
                           lambda list_page=list_page: self.render_list(list_page))
         yield PageJob("topics/", "topics", (), tuple((t.key, t.count) for t in model.topics), self.render_topics)
         archive = tuple((p.year, p.month, p.count) for p in model.years + model.months) + (len(model.undated),)
@@ -373,7 +373,7 @@ class SiteRenderer:
     def render_list(self, list_page: ListPage) -> RenderedFile:
         heading = self.list_heading(list_page)
         pagination = list_page.pagination
-        title = heading if pagination.current == 1 else \
+        title = heading if pagination.newest else \
             f"{heading} — الصفحة {format_number(pagination.current, self.config.digits)}"
         feed = f"topics/{list_page.topic_key}/feed.xml" if list_page.kind == "topic" else None
         topic = self.topic_links.get(list_page.topic_key) if list_page.topic_key else None

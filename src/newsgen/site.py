@@ -167,8 +167,16 @@ def _check_pages(pages: list[StandingPage], diagnostics: Diagnostics) -> list[St
 
 def paginate(kind: str, base_url: str, heading: str, slugs: tuple[str, ...] | list[str], per_page: int,
              *, topic_key: str | None = None, period: tuple[int, ...] = ()) -> list[ListPage]:
-    total = max(1, ceil(len(slugs) / per_page))
-    return [ListPage(kind, Pagination(n, total, base_url).url_of(n), heading,
-                     tuple(slugs[(n - 1) * per_page:n * per_page]), Pagination(n, total, base_url),
-                     topic_key, period)
-            for n in range(1, total + 1)]
+    """The pages of a list of items (`slugs`, newest first), numbered from the oldest (see
+    `Pagination`): page n holds the n-th `per_page` items counted from the oldest, and the
+    newest page, at `base_url`, the rest."""
+    count = len(slugs)
+    total = max(1, count // per_page)
+    pages = []
+    for number in range(total, 0, -1):
+        newer = count - number * per_page  # items on the pages newer than this one
+        chosen = slugs[:count - (total - 1) * per_page] if number == total else slugs[newer:newer + per_page]
+        pagination = Pagination.of(number, total, base_url)
+        url = base_url if number == total else f"{base_url}page/{number}/"
+        pages.append(ListPage(kind, url, heading, tuple(chosen), pagination, topic_key, period))
+    return pages

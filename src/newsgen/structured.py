@@ -256,11 +256,12 @@ class StructuredData:
                 trail.append((f"أرشيف {format_number(year, self.config.digits)}", f"archive/{year:04d}/"))
             first = pagination.base_url if pagination else page["url"]
             trail.append((heading, first))
-        offset = 0
-        if pagination is not None and pagination.current > 1:
+        if pagination is not None and not pagination.newest:
             trail.append((f"الصفحة {format_number(pagination.current, self.config.digits)}", page["url"]))
-            offset = (pagination.current - 1) * self.config.per_page
         articles = context.get("articles") or []
+        # Positions count from the list's oldest item, as its pages are numbered: a page's
+        # positions stay the same as newer items are added.
+        first_position = ((pagination.current - 1) * self.config.per_page if pagination else 0) + len(articles)
         collection = {
             "@type": "CollectionPage",
             "@id": canonical,
@@ -276,7 +277,7 @@ class StructuredData:
             collection["mainEntity"] = {
                 "@type": "ItemList",
                 "itemListOrder": "https://schema.org/ItemListOrderDescending",
-                "itemListElement": [{"@type": "ListItem", "position": offset + i,
+                "itemListElement": [{"@type": "ListItem", "position": first_position + 1 - i,
                                      "url": absolute(_get(a, "url"), self.config), "name": _get(a, "title")}
                                     for i, a in enumerate(articles, start=1)],
             }
