@@ -118,6 +118,21 @@ def test_pagination_numbers_pages_from_the_oldest():
     assert len(paginate("topic", "t/", "t", [], 20)) == 1
 
 
+def test_page_links_are_the_newest_the_oldest_and_the_neighbours_with_gaps_between():
+    for total in range(1, 10):
+        for current in range(1, total + 1):
+            shown = sorted({1, total, *range(max(1, current - 1), min(total, current + 1) + 1)}, reverse=True)
+            expected = []
+            for before, number in zip([None, *shown], shown):
+                if before is not None and before - number > 1:
+                    expected.append("gap")
+                expected.append(("newest" if number == total else number, number == current))
+            links = Pagination.of(current, total, "t/").pages
+            assert [("gap" if e.gap else ("newest" if e.newest else e.number, e.current)) for e in links] \
+                == expected, (current, total)
+            assert [e.url for e in links if e.newest] == ["t/"]
+
+
 def test_numbered_pages_stay_the_same_as_newer_items_arrive():
     """What makes an archive cheap to rebuild and to publish: a new item changes the newest
     page only, and once in `per_page` items the page it becomes and the two below it (whose

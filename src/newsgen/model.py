@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,7 @@ class Topic:
         return len(self.article_slugs)
 
 
-@dataclass(frozen=True)
-class PageLink:
+class PageLink(NamedTuple):
     """One entry of a list page's page links: a page, or a gap between runs of pages."""
 
     number: int | None  # None for a gap and for the newest page
@@ -92,6 +92,9 @@ class PageLink:
     newest: bool = False  # the list's own URL: shown as «الأحدث», never by its number
 
 
+_GAP = PageLink(None, None, gap=True)
+
+
 @dataclass(frozen=True)
 class Pagination:
     """Where a list page stands among its list's pages, holding only what the page shows.
@@ -99,33 +102,62 @@ class Pagination:
     Pages are numbered from the oldest: page 1 holds a list's oldest `per_page` items, page 2
     the next, and so on. The newest page is the list's own URL and holds the rest (from
     `per_page` up to twice that, less one). A new item therefore changes the newest page
-    only, and once in `per_page` new items the page beside it: a numbered page keeps its
-    URL, its items and its links, so a build rewrites (and a host receives) a few pages, not
-    every page of the list. Nothing here tells how many pages there are, for the same reason.
+    only, and once in `per_page` new items the page it becomes and the two below it: a
+    numbered page keeps its URL, its items and its links, so a build rewrites (and a host
+    receives) a few pages, not every page of the list. For the same reason nothing here
+    tells how many pages there are.
     """
 
     current: int
     base_url: str  # site-relative URL of the list, where its newest page is
-    newest: bool  # this page is the newest
-    prev_url: str | None  # the newer page
-    next_url: str | None  # the older page
-    pages: tuple[PageLink, ...]  # the oldest, the newest and the pages beside this one
+    newer: int  # how many pages are newer than this one, counted up to 3: all its links tell of them
 
     @classmethod
     def of(cls, current: int, total: int, base_url: str) -> "Pagination":
-        def url_of(number: int) -> str:
-            return base_url if number == total else f"{base_url}page/{number}/"
+        return cls(current, base_url, min(total - current, 3))
 
-        shown = sorted({1, total, *range(max(1, current - 1), min(total, current + 1) + 1)}, reverse=True)
-        links: list[PageLink] = []
-        for before, number in zip([None, *shown], shown):
-            if before is not None and before - number > 1:
-                links.append(PageLink(None, None, gap=True))
-            # The newest page goes without its number, which grows as items are added.
-            links.append(PageLink(None if number == total else number, url_of(number), current=number == current,
-                                  newest=number == total))
-        return cls(current, base_url, current == total, url_of(current + 1) if current < total else None,
-                   url_of(current - 1) if current > 1 else None, tuple(links))
+    def _numbered(self, number: int) -> str:
+        return f"{self.base_url}page/{number}/"
+
+    @property
+    def newest(self) -> bool:
+        return self.newer == 0
+
+    @property
+    def prev_url(self) -> str | None:
+        """The newer page."""
+        if self.newer == 0:
+            return None
+        return self.base_url if self.newer == 1 else self._numbered(self.current + 1)
+
+    @property
+    def next_url(self) -> str | None:
+        """The older page."""
+        return self._numbered(self.current - 1) if self.current > 1 else None
+
+    @property
+    def pages(self) -> tuple[PageLink, ...]:
+        """The newest, the oldest and the pages beside this one, newest first; a gap between runs.
+
+        A list of hundreds of pages stays short on every page (and cheap to render).
+        """
+        current = self.current
+        links = []
+        if self.newer:
+            links.append(PageLink(None, self.base_url, newest=True))
+            if self.newer >= 3:
+                links.append(_GAP)
+            if self.newer >= 2:
+                links.append(PageLink(current + 1, self._numbered(current + 1)))
+        links.append(PageLink(None, self.base_url, current=True, newest=True) if self.newest
+                     else PageLink(current, self._numbered(current), current=True))
+        if current > 1:
+            links.append(PageLink(current - 1, self._numbered(current - 1)))
+        if current > 3:
+            links.append(_GAP)
+        if current > 2:
+            links.append(PageLink(1, self._numbered(1)))
+        return tuple(links)
 
 
 @dataclass(frozen=True)
