@@ -8,6 +8,14 @@ corpus for every tool, builds each site cold (empty output, no cache) `--runs`
 times, and prints a table of median wall time, CPU time, peak memory, pages and
 bytes written, with ratios against newsgen measured in the same run.
 
+Before each run a tool's previous output is moved aside, not deleted; what was moved aside
+is deleted once every tool has run, followed by a pause of `--settle` seconds before the
+next round. On a file system like this machine's (ext4 without a journal), files made in the
+30 seconds after many were deleted cost far more system time: the inode allocator looks at
+each recently freed inode and skips it. Deleting an output just before timing a build gave
+the same cold build up to three times the system time, more so for the tools that write
+more files (bench/README.md).
+
 Everything it makes (sites, outputs, Pelican's virtual environment, results)
 goes under bench/out/, which git ignores. See bench/README.md.
 """
@@ -358,13 +366,31 @@ class Tool:
     summary: re.Pattern | None = None  # the lines of the tool's output worth keeping
     env: dict[str, str] | None = None  # the environment of the build, when not the script's own
 
-    def reset(self) -> None:
+    def reset(self, trash: Path | None = None) -> None:
+        """Remove the output and what `clean` names; into `trash` (a folder on the same file
+        system, emptied later by `empty_trash`) when given, so that no file is deleted just
+        before a timed run."""
         for pattern in [str(self.output.relative_to(self.site))] + self.clean:
             for path in self.site.glob(pattern):
-                if path.is_dir() and not path.is_symlink():
+                if trash is not None:
+                    trash.mkdir(parents=True, exist_ok=True)
+                    os.rename(path, trash / f"{self.name}-{time.monotonic_ns()}-{path.name}")
+                elif path.is_dir() and not path.is_symlink():
                     shutil.rmtree(path)
                 else:
                     path.unlink()
+
+
+# ext4 without a journal skips, when it makes a file, every inode freed in the last 30 s
+# (35 while its block is unwritten): see the module's docstring.
+RECENTLY_FREED_SECONDS = 35
+
+
+def empty_trash(trash: Path, settle: float) -> None:
+    """Delete what runs moved aside, then wait until the freed inodes no longer slow file making."""
+    if trash.exists() and any(trash.iterdir()):
+        shutil.rmtree(trash)
+        time.sleep(settle)
 
 
 def run_text(command: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -494,8 +520,8 @@ def count_output(folder: Path) -> tuple[int, int, int]:
     return html, files, size
 
 
-def measure(tool: Tool, log: Path) -> Run:
-    tool.reset()
+def measure(tool: Tool, log: Path, trash: Path | None = None) -> Run:
+    tool.reset(trash)
     result = run_text([sys.executable, "-c", WRAPPER, str(log), str(tool.site), *tool.command], env=tool.env)
     if result.returncode != 0 or not result.stdout.strip():
         raise RuntimeError(f"the measuring wrapper failed:\n{result.stderr}")
@@ -576,6 +602,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--items", type=int, nargs="+", default=[1000], metavar="N",
                         help="item counts to benchmark (default: 1000)")
     parser.add_argument("--runs", type=int, default=5, help="measured cold builds per tool and count (default: 5)")
+    parser.add_argument("--settle", type=float, default=RECENTLY_FREED_SECONDS, metavar="SECONDS",
+                        help="pause after deleting the outputs of a round, before the next one (default: "
+                             f"{RECENTLY_FREED_SECONDS}: on ext4 without a journal, files made within 30 s of "
+                             "many deletions cost much more system time)")
     parser.add_argument("--warmup", type=int, default=1,
                         help="unmeasured builds per tool first, to warm the OS file cache (default: 1)")
     parser.add_argument("--tools", default=",".join(TOOL_NAMES),
@@ -664,8 +694,12 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, list[Run]] = {name: [] for name in tools}
         failed: set[str] = set()
         logs = fresh_dir(work / "logs" / str(count))
+        trash = work / "trash"
+        empty_trash(trash, args.settle)
         total = args.warmup + args.runs
         for number in range(total):
+            if number:
+                empty_trash(trash, args.settle)
             measured = number >= args.warmup
             label = f"run {number - args.warmup + 1}/{args.runs}" if measured else f"warm-up {number + 1}"
             for name, tool in tools.items():
@@ -674,7 +708,7 @@ def main(argv: list[str] | None = None) -> int:
                 log = logs / f"{name}-{number}.log"
                 started = time.perf_counter()
                 try:
-                    run = measure(tool, log)
+                    run = measure(tool, log, trash)
                 except RuntimeError as exc:
                     print(f"  {name}: FAILED ({exc}); dropping it from this count")
                     failed.add(name)
@@ -684,8 +718,9 @@ def main(argv: list[str] | None = None) -> int:
                       f"{run.html:>7,} .html  ({time.perf_counter() - started:.1f} s with counting)", flush=True)
                 if measured:
                     results[name].append(run)
-        results = {name: runs for name, runs in results.items() if runs and name not in failed}
         load_after = os.getloadavg()
+        empty_trash(trash, 0)
+        results = {name: runs for name, runs in results.items() if runs and name not in failed}
         report = table(count, args.runs, results, tools)
         report += (f"\n\nLoad average (1, 5, 15 min) before: {', '.join(f'{x:.2f}' for x in load_before)}; "
                    f"after: {', '.join(f'{x:.2f}' for x in load_after)}.")
