@@ -268,6 +268,48 @@ def test_a_failing_pagefind_leaves_the_index_as_it_was(sharded, tmp_path, monkey
     assert file_state(folder / "pagefind") == before
 
 
+def bundle_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_pagefind_reads_its_pages_from_memory_and_the_index_is_the_same_without_it(sharded, tmp_path, monkeypatch):
+    model, config = loaded(sharded)
+    memory = tmp_path / "shm"
+    memory.mkdir()
+    (memory / f"{newsgen.search.SCRATCH_PREFIX}999999999-left").mkdir()  # of a build that died
+    seen = []
+    run_pagefind = newsgen.search._pagefind
+
+    def pagefind(source, output, chunk_units=0):
+        seen.append(source)
+        return run_pagefind(source, output, chunk_units)
+
+    monkeypatch.setattr(newsgen.search, "_pagefind", pagefind)
+    monkeypatch.setattr(newsgen.search, "MEMORY_FOLDER", memory)
+    write_search_index(tmp_path / "in-memory", model, config)
+    assert len(seen) == 4 and all(source.parent == memory for source in seen)
+    assert list(memory.iterdir()) == []  # each shard's pages, and the dead build's, are removed
+
+    monkeypatch.setattr(newsgen.search, "MEMORY_FOLDER", tmp_path / "none")
+    write_search_index(tmp_path / "on-disk", model, config)
+    assert all(source.parent.parent == tmp_path / "on-disk" for source in seen[4:])
+
+    def full(shard, source):  # memory has no room: the pages go to disk
+        if source.parent == memory:
+            (source / "half.html").write_text("<p>", encoding="utf-8")
+            raise OSError(28, "No space left on device")
+        return write_pages(shard, source)
+
+    write_pages = newsgen.search._write_record_pages
+    monkeypatch.setattr(newsgen.search, "MEMORY_FOLDER", memory)
+    monkeypatch.setattr(newsgen.search, "_write_record_pages", full)
+    write_search_index(tmp_path / "no-room", model, config)
+    assert list(memory.iterdir()) == []
+    assert all(source.parent.parent == tmp_path / "no-room" for source in seen[8:]) and len(seen) == 12
+    assert bundle_bytes(tmp_path / "in-memory") == bundle_bytes(tmp_path / "on-disk") \
+        == bundle_bytes(tmp_path / "no-room")
+
+
 def test_an_index_of_one_bundle_is_replaced_by_shards_and_no_items_leave_no_index(sample_site, tmp_path):
     model, config = loaded(sample_site)
     earlier = tmp_path / "out" / "pagefind"
