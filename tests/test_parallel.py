@@ -1,6 +1,7 @@
 """Rendering across processes gives what rendering in one gives."""
 
 import os
+import time
 
 import pytest
 
@@ -11,7 +12,11 @@ from newsgen.errors import TemplateError
 from newsgen.parallel import map_forked
 
 
+PARENT = os.getpid()
+
+
 def _square(n):
+    time.sleep(0.005)  # long enough that every process gets items
     return n * n, os.getpid()
 
 
@@ -22,33 +27,43 @@ def test_results_keep_the_order_of_the_items_and_come_from_several_processes():
     assert os.getpid() in {pid for _, pid in results}  # this process takes a share too
 
 
+def test_children_take_over_while_this_process_does_other_work():
+    ran = []
+    results = map_forked(_square, list(range(60)), workers=2, meanwhile=lambda: ran.append(time.sleep(0.2)))
+    assert ran == [None] and [value for value, _ in results] == [n * n for n in range(60)]
+    by_parent = sum(pid == os.getpid() for _, pid in results)
+    assert by_parent < 30  # the child took more than an even share
+
+
 def test_progress_is_reported_while_the_work_is_shared():
     seen = []
     map_forked(_square, list(range(200)), workers=2, progress=seen.append)
     assert seen and seen == sorted(seen) and max(seen) <= 200
 
 
-def _fails_on_seven(n):
-    if n == 7:
+def _fails_in_a_child(n):
+    if os.getpid() != PARENT and n >= 0:
         raise TemplateError("the template broke", "templates/article.html", 12)
+    time.sleep(0.005)
     return n
 
 
 def test_a_users_error_in_a_child_is_raised_as_itself_with_its_place():
     with pytest.raises(TemplateError) as caught:
-        map_forked(_fails_on_seven, list(range(20)), workers=2)  # 7 is in the child's share
+        map_forked(_fails_in_a_child, list(range(40)), workers=2, meanwhile=lambda: time.sleep(0.1))
     assert str(caught.value) == "templates/article.html:12: the template broke"
 
 
-def _bug(n):
-    if n == 3:
+def _bug_in_a_child(n):
+    if os.getpid() != PARENT:
         raise KeyError("oops")
+    time.sleep(0.005)
     return n
 
 
 def test_a_bug_in_a_child_comes_back_with_its_traceback():
     with pytest.raises(RuntimeError, match=r"(?s)KeyError: 'oops'.*"):
-        map_forked(_bug, list(range(10)), workers=2)
+        map_forked(_bug_in_a_child, list(range(40)), workers=2, meanwhile=lambda: time.sleep(0.1))
 
 
 def _items(count):

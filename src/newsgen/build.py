@@ -129,9 +129,10 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     diagnostics = Diagnostics()
     before = dict(cache.records)
     try:
+        save_records = (lambda: cache.save_records(config)) if use_cache else None
         return _build(config, cache, target, diagnostics, before, started, drafts=drafts, progress=progress,
                       build_time=build_time, templates=templates, defer=defer, workers=workers, quick=quick,
-                      found=found)
+                      found=found, save_records=save_records)
     finally:
         if use_cache:
             cache.save(config)  # parsed records are worth keeping even when the build fails
@@ -191,7 +192,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
            before: dict, started: float, *, drafts: bool, progress: Callable[[int, int], None] | None,
            build_time: datetime | None, templates: Renderer | None,
            defer: Callable[[Callable[[], None]], None] | None, workers: int | None,
-           quick: bool, found: list | None) -> BuildReport:
+           quick: bool, found: list | None, save_records: Callable[[], None] | None = None) -> BuildReport:
     model = load_site(config, diagnostics, drafts=drafts, records=cache.records, found=found)
     parsed = sum(1 for key, entry in cache.records.items()
                  if key not in before or before[key].article is not entry.article)
@@ -228,16 +229,22 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
             data_digest = digest(rendered.data)
             return rendered.path, data_digest, None if cache.files.get(rendered.path) == data_digest else rendered.data
 
-        results = render_pages(pending, compare, report, workers)
         kept = set(fingerprints)  # pages and files not made again keep their previous bytes
-        for group in groups:
-            previous = cache.groups.get(group.key)
-            if previous is not None and previous[0] == group.fingerprint:
-                made[group.key] = previous
-                kept.update(previous[1])
-            else:
-                results += [compare(f) for f in make_group(group)]
-        results += [compare(f) for f in news_sitemaps(model, config, build_time)]
+        others: list[PageResult] = []
+
+        def make_others() -> None:
+            for group in groups:
+                previous = cache.groups.get(group.key)
+                if previous is not None and previous[0] == group.fingerprint:
+                    made[group.key] = previous
+                    kept.update(previous[1])
+                else:
+                    others.extend(compare(f) for f in make_group(group))
+            others.extend(compare(f) for f in news_sitemaps(model, config, build_time))
+            if save_records is not None:
+                save_records()
+
+        results = render_pages(pending, compare, report, workers, meanwhile=make_others) + others
         changed = _write_changes(target, results, assets, cache, files, kept, finish)
     else:
         with StagedOutput(target) as staged:
@@ -247,9 +254,15 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
 
             for relative, source in assets.items():
                 files[relative] = write(RenderedFile(relative, source.read_bytes()))[1]
-            results = render_pages(pending, write, report, workers)
-            results += [write(f) for group in groups for f in make_group(group)]
-            results += [write(f) for f in news_sitemaps(model, config, build_time)]
+            others: list[PageResult] = []
+
+            def make_others() -> None:
+                others.extend(write(f) for group in groups for f in make_group(group))
+                others.extend(write(f) for f in news_sitemaps(model, config, build_time))
+                if save_records is not None:
+                    save_records()
+
+            results = render_pages(pending, write, report, workers, meanwhile=make_others) + others
             for path, data_digest, _ in results:
                 files[path] = data_digest
             finish_output(staged.stage, model, config, previous=target)
@@ -306,8 +319,10 @@ PageResult = tuple[str, str, "bytes | None"]  # output path, digest of its bytes
 
 
 def render_pages(jobs: list[PageJob], handle: Callable[[RenderedFile], PageResult],
-                 progress: Callable[[int], None] | None = None, workers: int | None = None) -> list[PageResult]:
-    """Render the pages, across the cores when there are many, each result through `handle`.
+                 progress: Callable[[int], None] | None = None, workers: int | None = None,
+                 meanwhile: Callable[[], None] | None = None) -> list[PageResult]:
+    """Render the pages, across the cores when there are many, each result through `handle`;
+    `meanwhile` runs in this process while the worker processes start on the pages.
 
     One page of each kind is rendered here first, so that the templates are
     compiled once, before the worker processes are forked.
@@ -319,7 +334,7 @@ def render_pages(jobs: list[PageJob], handle: Callable[[RenderedFile], PageResul
     results = [handle(job.render()) for job in first.values()]
     rest = [job for job in jobs if id(job) not in warm]
     workers = worker_count(len(rest)) if workers is None else workers
-    return results + map_forked(lambda job: handle(job.render()), rest, workers, progress)
+    return results + map_forked(lambda job: handle(job.render()), rest, workers, progress, meanwhile)
 
 
 def related_lists(model: SiteModel, cache: BuildCache, *, stale_ok: bool = False

@@ -188,6 +188,21 @@ class BuildCache:
     def save(self, config: SiteConfig, records: dict[str, RecordEntry] | None = None) -> None:
         """Write what changed since the last save; `records`, a copy of the records taken
         earlier, lets another thread save while the next build changes them."""
+        self.save_records(config, records)
+        path = self.location(config)
+        rest = self._rest()
+        if self._saved_rest is None or self._saved_rest != rest:
+            write_pickle(path, {"format": FORMAT, "key": self.key, "pages": self.pages, "files": self.files,
+                                 "output": self.output, "related": self.related, "groups": self.groups,
+                                 "state": self.state})
+            self._saved_rest = rest
+        ignore = path.parent / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n", encoding="utf-8")
+
+    def save_records(self, config: SiteConfig, records: dict[str, RecordEntry] | None = None) -> None:
+        """Write the shards of records (and the related items' vocabulary) that changed since
+        they were saved: a build does it while its pages render, `save` the rest at its end."""
         path = self.location(config)
         path.parent.mkdir(parents=True, exist_ok=True)
         shards: dict[int, list[tuple[str, RecordEntry]]] = {}
@@ -211,15 +226,6 @@ class BuildCache:
             token, terms = self.terms
             write_pickle(path.with_name(TERMS_FILE), (self.key, token, "\n".join(terms).encode("utf-8")))
             self._saved_terms = (token, len(terms))
-        rest = self._rest()
-        if self._saved_rest is None or self._saved_rest != rest:
-            write_pickle(path, {"format": FORMAT, "key": self.key, "pages": self.pages, "files": self.files,
-                                 "output": self.output, "related": self.related, "groups": self.groups,
-                                 "state": self.state})
-            self._saved_rest = rest
-        ignore = path.parent / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("*\n", encoding="utf-8")
 
 
 @contextmanager

@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import pickle
 import traceback
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Iterator, Sequence, TypeVar
 
 from .errors import NewsgenError
 
@@ -38,43 +38,65 @@ def worker_count(jobs: int) -> int:
     return max(1, min(cores(), MAX_WORKERS))
 
 
-def map_forked(work: Callable[[T], R], items: Sequence[T], workers: int,
-               progress: Callable[[int], None] | None = None) -> list[R]:
-    """`[work(item) for item in items]`, the items dealt out to `workers` processes.
+CHUNK = 16  # items a process takes at a time: small enough to even out, large enough to cost no waiting
 
-    This process takes one share itself, so `workers=2` forks one child. Items
-    are dealt round-robin so that every share gets pages of every kind. An
-    exception in a child is raised here: a `NewsgenError` as itself (the user's
-    template error, say), anything else with the child's traceback.
-    `progress` is called with the number of items done so far (this process's
-    share scaled to the whole, as children report only at the end).
+
+def map_forked(work: Callable[[T], R], items: Sequence[T], workers: int,
+               progress: Callable[[int], None] | None = None,
+               meanwhile: Callable[[], None] | None = None) -> list[R]:
+    """`[work(item) for item in items]`, the items shared out among `workers` processes.
+
+    This process takes part itself, so `workers=2` forks one child. Each process takes the
+    next `CHUNK` items whenever it is free, so one slowed down (by the disk, by other work
+    on the machine) takes fewer; and `meanwhile`, when given, runs here first while the
+    children start on the items, which take this process's part of them over. An exception
+    in a child is raised here: a `NewsgenError` as itself (the user's template error, say),
+    anything else with the child's traceback. `progress` is called with the number of items
+    taken so far.
     """
     if workers <= 1 or len(items) < 2:
+        if meanwhile is not None:
+            meanwhile()
         return [_tick(work(item), progress, done) for done, item in enumerate(items, start=1)]
     context = multiprocessing.get_context("fork")
+    taken = context.RawValue("q", 0)  # the index of the next item no process has taken
+    lock = context.Lock()
     children = []
-    for share in range(1, workers):
+    for _ in range(1, workers):
         receive, send = context.Pipe(duplex=False)
-        process = context.Process(target=_child, args=(work, items[share::workers], send), daemon=True)
+        process = context.Process(target=_child, args=(work, items, taken, lock, send), daemon=True)
         process.start()
         send.close()
-        children.append((share, process, receive))
+        children.append((process, receive))
     results: list[R | None] = [None] * len(items)
     try:
-        for done, index in enumerate(range(0, len(items), workers), start=1):
-            results[index] = work(items[index])
-            if progress is not None and done % 25 == 0:
-                progress(min(done * workers, len(items)))
-        for share, process, receive in children:
-            outcome = _receive(receive, process)
-            results[share::workers] = outcome
+        if meanwhile is not None:
+            meanwhile()
+        for start in _chunks(taken, lock, len(items)):
+            results[start:start + CHUNK] = [work(item) for item in items[start:start + CHUNK]]
+            if progress is not None:
+                progress(min(taken.value, len(items)))
+        for process, receive in children:
+            for start, values in _receive(receive, process):
+                results[start:start + len(values)] = values
     finally:
-        for _, process, receive in children:
+        for process, receive in children:
             receive.close()
             if process.is_alive():
                 process.kill()
             process.join()
     return results  # type: ignore[return-value]
+
+
+def _chunks(taken, lock, count: int) -> Iterator[int]:
+    """The first index of each chunk of items this process takes, until none are left."""
+    while True:
+        with lock:
+            start = taken.value
+            taken.value = start + CHUNK
+        if start >= count:
+            return
+        yield start
 
 
 def _tick(result: R, progress: Callable[[int], None] | None, done: int) -> R:
@@ -83,10 +105,11 @@ def _tick(result: R, progress: Callable[[int], None] | None, done: int) -> R:
     return result
 
 
-def _child(work: Callable[[T], R], items: Sequence[T], send) -> None:
+def _child(work: Callable[[T], R], items: Sequence[T], taken, lock, send) -> None:
     status = 0
     try:
-        payload = ("ok", [work(item) for item in items])
+        payload = ("ok", [(start, [work(item) for item in items[start:start + CHUNK]])
+                          for start in _chunks(taken, lock, len(items))])
     except NewsgenError as exc:
         payload = ("user", (type(exc), exc.message, exc.path, exc.line))
     except BaseException:  # a bug: the parent shows the child's traceback
