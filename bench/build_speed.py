@@ -58,7 +58,7 @@ TOPICS = {
 }
 
 SITE_TITLE = "أرشيف الأخبار"
-PER_PAGE = 10  # newsgen's [build].per_page in site.toml; Pelican and Hugo paginate the same
+PER_PAGE = 10  # items a list page holds, for every tool (set in newsgen's site.toml too)
 TIMEZONE = "Asia/Damascus"
 
 # Runs one command in a fresh process and reports its own children's usage, so the
@@ -232,9 +232,10 @@ def newsgen_config(text: str, overrides: dict[str, dict[str, str]]) -> str:
 
 
 # The benchmark site's settings; the rest is the repository's site.toml.
-NEWSGEN_OVERRIDES = {"content": {"items": '["items"]'}, "build": {"output": '"public"'}}
+NEWSGEN_OVERRIDES = {"content": {"items": '["items"]'}, "build": {"output": '"public"', "per_page": str(PER_PAGE)}}
 # The same site without the full-text search index, which neither Pelican nor Hugo builds.
-NOSEARCH_OVERRIDES = {"content": {"items": '["items"]'}, "build": {"output": '"public-nosearch"'},
+NOSEARCH_OVERRIDES = {"content": {"items": '["items"]'},
+                      "build": {"output": '"public-nosearch"', "per_page": str(PER_PAGE)},
                       "search": {"enabled": "false"}}
 
 
