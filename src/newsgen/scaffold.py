@@ -41,6 +41,8 @@ templates = "templates"
 
 [build]
 output = "public"
+# Items on a list page. Pages are numbered from the oldest; a list's own page shows the newest,
+# from per_page up to twice that less one.
 per_page = 10
 home_items = 12
 # Slugs: "arabic" (readable Arabic), "latin" (transliterated) or "id" (from the file name).
