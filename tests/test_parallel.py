@@ -29,7 +29,7 @@ def test_results_keep_the_order_of_the_items_and_come_from_several_processes():
 
 def test_children_take_over_while_this_process_does_other_work():
     ran = []
-    results = map_forked(_square, list(range(60)), workers=2, meanwhile=lambda: ran.append(time.sleep(0.2)))
+    results = map_forked(_square, list(range(60)), workers=2, meanwhile=lambda: ran.append(time.sleep(0.5)))
     assert ran == [None] and [value for value, _ in results] == [n * n for n in range(60)]
     by_parent = sum(pid == os.getpid() for _, pid in results)
     assert by_parent < 30  # the child took more than an even share
