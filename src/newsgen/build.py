@@ -129,10 +129,9 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     diagnostics = Diagnostics()
     before = dict(cache.records)
     try:
-        save_records = (lambda: cache.save_records(config)) if use_cache else None
         return _build(config, cache, target, diagnostics, before, started, drafts=drafts, progress=progress,
                       build_time=build_time, templates=templates, defer=defer, workers=workers, quick=quick,
-                      found=found, save_records=save_records)
+                      found=found, save_records=use_cache)
     finally:
         if use_cache:
             cache.save(config)  # parsed records are worth keeping even when the build fails
@@ -192,7 +191,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
            before: dict, started: float, *, drafts: bool, progress: Callable[[int, int], None] | None,
            build_time: datetime | None, templates: Renderer | None,
            defer: Callable[[Callable[[], None]], None] | None, workers: int | None,
-           quick: bool, found: list | None, save_records: Callable[[], None] | None = None) -> BuildReport:
+           quick: bool, found: list | None, save_records: bool = False) -> BuildReport:
     model = load_site(config, diagnostics, drafts=drafts, records=cache.records, found=found)
     parsed = sum(1 for key, entry in cache.records.items()
                  if key not in before or before[key].article is not entry.article)
@@ -207,13 +206,26 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
     pending = [job for job in jobs if not incremental or not _unchanged(job, fingerprints, cache)]
     groups = site_file_groups(model, config, renderer, prints)
     made: dict[str, tuple[str, tuple[str, ...]]] = {}  # group key -> (fingerprint, its files)
+    kept = set(fingerprints)  # in an incremental build, pages and files not made again keep their bytes
+    others: list[PageResult] = []
     total = len(pending)
     report = (lambda done: progress(min(done, total), total)) if progress is not None else None
 
-    def make_group(group: FileGroup) -> list[RenderedFile]:
-        files = list(group.make())
-        made[group.key] = (group.fingerprint, tuple(f.path for f in files))
-        return files
+    def make_others(handle: Callable[[RenderedFile], PageResult]) -> None:
+        """The files made whole (feeds, sitemaps...: `groups`) and the news sitemaps, each through
+        `handle` into `others`; and the records saved. It runs while the pages render."""
+        for group in groups:
+            previous = cache.groups.get(group.key) if incremental else None
+            if previous is not None and previous[0] == group.fingerprint:
+                made[group.key] = previous
+                kept.update(previous[1])
+                continue
+            group_files = list(group.make())
+            made[group.key] = (group.fingerprint, tuple(f.path for f in group_files))
+            others.extend(map(handle, group_files))
+        others.extend(map(handle, news_sitemaps(model, config, build_time)))
+        if save_records:
+            cache.save_records(config)
 
     assets = asset_sources(config)
     files: dict[str, str] = {}
@@ -229,22 +241,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
             data_digest = digest(rendered.data)
             return rendered.path, data_digest, None if cache.files.get(rendered.path) == data_digest else rendered.data
 
-        kept = set(fingerprints)  # pages and files not made again keep their previous bytes
-        others: list[PageResult] = []
-
-        def make_others() -> None:
-            for group in groups:
-                previous = cache.groups.get(group.key)
-                if previous is not None and previous[0] == group.fingerprint:
-                    made[group.key] = previous
-                    kept.update(previous[1])
-                else:
-                    others.extend(compare(f) for f in make_group(group))
-            others.extend(compare(f) for f in news_sitemaps(model, config, build_time))
-            if save_records is not None:
-                save_records()
-
-        results = render_pages(pending, compare, report, workers, meanwhile=make_others) + others
+        results = render_pages(pending, compare, report, workers, meanwhile=lambda: make_others(compare)) + others
         changed = _write_changes(target, results, assets, cache, files, kept, finish)
     else:
         with StagedOutput(target) as staged:
@@ -254,15 +251,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
 
             for relative, source in assets.items():
                 files[relative] = write(RenderedFile(relative, source.read_bytes()))[1]
-            others: list[PageResult] = []
-
-            def make_others() -> None:
-                others.extend(write(f) for group in groups for f in make_group(group))
-                others.extend(write(f) for f in news_sitemaps(model, config, build_time))
-                if save_records is not None:
-                    save_records()
-
-            results = render_pages(pending, write, report, workers, meanwhile=make_others) + others
+            results = render_pages(pending, write, report, workers, meanwhile=lambda: make_others(write)) + others
             for path, data_digest, _ in results:
                 files[path] = data_digest
             finish_output(staged.stage, model, config, previous=target)
