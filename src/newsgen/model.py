@@ -124,6 +124,11 @@ class Pagination:
         return self.newer == 0
 
     @property
+    def url(self) -> str:
+        """This page's site-relative URL."""
+        return self.base_url if self.newest else self._numbered(self.current)
+
+    @property
     def prev_url(self) -> str | None:
         """The newer page."""
         if self.newer == 0:
@@ -149,8 +154,7 @@ class Pagination:
                 links.append(_GAP)
             if self.newer >= 2:
                 links.append(PageLink(current + 1, self._numbered(current + 1)))
-        links.append(PageLink(None, self.base_url, current=True, newest=True) if self.newest
-                     else PageLink(current, self._numbered(current), current=True))
+        links.append(PageLink(None if self.newest else current, self.url, current=True, newest=self.newest))
         if current > 1:
             links.append(PageLink(current - 1, self._numbered(current - 1)))
         if current > 3:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
-from math import ceil
 
 from .arabic import normalize
 from .config import SiteConfig
@@ -177,6 +176,5 @@ def paginate(kind: str, base_url: str, heading: str, slugs: tuple[str, ...] | li
         newer = count - number * per_page  # items on the pages newer than this one
         chosen = slugs[:count - (total - 1) * per_page] if number == total else slugs[newer:newer + per_page]
         pagination = Pagination.of(number, total, base_url)
-        url = base_url if number == total else f"{base_url}page/{number}/"
-        pages.append(ListPage(kind, url, heading, tuple(chosen), pagination, topic_key, period))
+        pages.append(ListPage(kind, pagination.url, heading, tuple(chosen), pagination, topic_key, period))
     return pages
