@@ -428,7 +428,7 @@ def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
     bundle.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(bundle)
     if MEMORY_FOLDER.is_dir():
-        _remove_leftovers(MEMORY_FOLDER, f"{SCRATCH_PREFIX}*")
+        _remove_leftovers(MEMORY_FOLDER, SCRATCH_PREFIX)
     to_index = []
     for shard in shards:
         target = bundle / shard.name
@@ -527,21 +527,7 @@ def _index_shard(shard: Shard, fresh: Path) -> PagefindRun:
     The scratch folder is in memory (`MEMORY_FOLDER`) where the system has one with room
     for the pages, else beside `fresh`, on the output's disk.
     """
-    source = _memory_scratch()
-    if source is not None:
-        try:
-            _write_record_pages(shard, source)
-        except OSError:  # no room in memory
-            _delete(source)
-            source = None
-    if source is None:
-        source = fresh.with_name(fresh.name + ".pages")
-        _delete(source)
-        try:
-            _write_record_pages(shard, source)
-        except BaseException:
-            _delete(source)
-            raise
+    source = _scratch_pages(shard, fresh)
     try:
         run = _pagefind(source, fresh, _chunk_units(shard.count))
     finally:
@@ -562,12 +548,28 @@ MEMORY_FOLDER = Path("/dev/shm")
 SCRATCH_PREFIX = "newsgen-search-"
 
 
-def _memory_scratch() -> Path | None:
-    """A new folder in `MEMORY_FOLDER`, or None where there is none."""
+def _scratch_pages(shard: Shard, fresh: Path) -> Path:
+    """The folder the records of `shard` are written into as pages: in `MEMORY_FOLDER` when it
+    exists and has room for them, else beside `fresh`."""
     try:
-        return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=MEMORY_FOLDER))
-    except OSError:
-        return None
+        memory = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=MEMORY_FOLDER))
+        _write_or_remove(shard, memory)
+        return memory
+    except OSError:  # no memory folder, or no room in it
+        pass
+    on_disk = fresh.with_name(fresh.name + ".pages")
+    _delete(on_disk)
+    _write_or_remove(shard, on_disk)
+    return on_disk
+
+
+def _write_or_remove(shard: Shard, source: Path) -> None:
+    """`_write_record_pages`, leaving no folder written in part."""
+    try:
+        _write_record_pages(shard, source)
+    except BaseException:
+        _delete(source)
+        raise
 
 
 def _write_record_pages(shard: Shard, source: Path) -> None:
@@ -705,10 +707,10 @@ def _write_manifest(bundle: Path, shards: list[Shard]) -> None:
     os.replace(fresh, path)
 
 
-def _remove_leftovers(folder: Path, pattern: str = ".new-*") -> None:
-    """Folders and files of builds that died mid-way (their process is gone)."""
-    for entry in folder.glob(pattern):
-        pid = entry.name[len(pattern) - 1:].split("-")[0]
+def _remove_leftovers(folder: Path, prefix: str = ".new-") -> None:
+    """Folders and files named `<prefix><pid>-...` of builds that died mid-way (their process is gone)."""
+    for entry in folder.glob(prefix + "*"):
+        pid = entry.name[len(prefix):].split("-")[0]
         if pid.isdigit() and int(pid) != os.getpid():
             try:
                 os.kill(int(pid), 0)
