@@ -134,12 +134,9 @@ class BodyFile:
             return self._bodies[name]
         try:
             start, html_size, text_size = self._open()[name]
-            data = os.pread(self._file.fileno(), html_size + text_size, self._start + start)
-            if len(data) != html_size + text_size:
-                raise ValueError("a short file")
+            return _read_body(self._file, self._start + start, html_size, text_size)
         except Exception:
             raise self._broken() from None
-        return _split(data, 0, html_size, text_size)
 
     def read(self) -> None:
         """Read every body of the file into memory (before the file is replaced)."""
@@ -208,8 +205,15 @@ class BodySpool:
         article.__dict__.update(body_html=unread, text=unread)
 
     def get(self, index: int) -> tuple[bytes, bytes]:
-        start, html_size, text_size = self._places[index]
-        return _split(os.pread(self._file.fileno(), html_size + text_size, start), 0, html_size, text_size)
+        return _read_body(self._file, *self._places[index])
+
+
+def _read_body(file, start: int, html_size: int, text_size: int) -> tuple[bytes, bytes]:
+    """The body HTML and text stored one after the other from `start` in `file`, in one `pread`."""
+    data = os.pread(file.fileno(), html_size + text_size, start)
+    if len(data) != html_size + text_size:
+        raise ValueError(f"{html_size + text_size} bytes expected at {start}, {len(data)} found")
+    return _split(data, 0, html_size, text_size)
 
 
 def _split(data: bytes, start: int, html_size: int, text_size: int) -> tuple[bytes, bytes]:
