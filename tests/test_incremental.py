@@ -12,7 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import write_site
-from newsgen.build import SiteBuilder, build, cache_key
+from newsgen.build import SiteBuilder, build, cache_key, load_site
+from newsgen.edits import EditIndex
+from newsgen.errors import BuildFailed, Diagnostics
+from newsgen.feeds import feed_lists
 from newsgen.cache import BuildCache
 from newsgen.config import load_config
 
@@ -423,3 +426,124 @@ def test_a_cache_file_is_replaced_whole_or_not_at_all(tmp_path):
     with replacing(path) as handle:
         handle.write(b"after")
     assert path.read_bytes() == b"after" and [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits)
+def test_builds_from_the_cache_on_disk_equal_cold_builds(tmp_path_factory, sequence):
+    """As the property above, each build a new process's: from the cache on disk, so that edits of
+    bodies alone take the shortcut (`edits.edited_build`) and the others the ordinary way."""
+    site = write_site(tmp_path_factory.mktemp("disk"), {
+        "a.md": item_text("خبر أول", "البنك المركزي يرفع الفائدة", date="2024-01-01"),
+        "b.md": item_text("خبر ثان", "مباراة المنتخب", "[sport]", "2024-02-01"),
+        "c.md": item_text("خبر مكرر", "سوق المدينة"),
+    }, config=CONFIG.format(digits="western"))
+    build(load_config(site / "site.toml"))
+    for edit in sequence:
+        apply(site, edit)
+        config = load_config(site / "site.toml")
+        build(config)
+        cold = site / "cold"
+        shutil.rmtree(cold, ignore_errors=True)
+        build(config, output=cold, use_cache=False)
+        assert snapshot(site / "public") == snapshot(cold), edit
+
+
+LONG_BODY = "\n\n".join(f"فقرة رقم {n} عن البنك المركزي والتضخم وأسعار السوق في المدينة القديمة." for n in range(60))
+
+
+def edited_site(tmp_path: Path, extra_config: str = "") -> tuple[Path, object]:
+    """Twelve dated items, five in economy, bodies long enough to edit past the words counted."""
+    items = {f"{day:02d}.md": item_text(f"خبر اليوم {day}", LONG_BODY, "[اقتصاد]" if day % 2 else "[sport]",
+                                        f"2024-03-{day:02d}") for day in range(1, 13)}
+    site = write_site(tmp_path, items, config=CONFIG.format(digits="western") + extra_config)
+    config = load_config(site / "site.toml")
+    build(config)
+    return site, config
+
+
+def edit_body(path: Path, text: str, at_start: bool = False) -> None:
+    head, body = path.read_text("utf-8").rsplit("---\n", 1)
+    path.write_text(head + "---\n" + (text + "\n\n" + body if at_start else body + "\n" + text + "\n"), "utf-8")
+
+
+@pytest.mark.parametrize("feed_items, in_feeds", [(20, True), (3, False)])
+def test_an_edit_past_the_words_counted_remakes_only_the_items_page_and_its_feeds(tmp_path, feed_items, in_feeds):
+    site, config = edited_site(tmp_path)
+    config = replace(config, feed_items=feed_items)
+    build(config)
+    edit_body(site / "items" / "01.md", "فقرة أضيفت في آخر الخبر.")  # the oldest item
+    report = build(config)
+    assert report.rendered == 1 and "in their bodies only" in report.details[0], report.details
+    page = (site / "public" / "articles" / "خبر-اليوم-1" / "index.html").read_text("utf-8")
+    assert "فقرة أضيفت في آخر الخبر." in page
+    assert "articles/خبر-اليوم-1/index.html" in report.changed
+    assert ("feed.xml" in report.changed) == in_feeds and ("topics/economy/feed.xml" in report.changed) == in_feeds
+    assert not any(path.endswith(".html") and "خبر-اليوم-1" not in path for path in report.changed), report.changed
+    cold = site / "cold"
+    build(config, output=cold, use_cache=False)
+    assert snapshot(site / "public") == snapshot(cold)
+    assert build(config).changed == []  # and the cache knows it
+    # The next ordinary build makes the edited page again (it keeps no fingerprint) and stays right.
+    (site / "items" / "02.md").write_text(item_text("خبر اليوم 2", LONG_BODY, "[اقتصاد]", "2024-03-02"), "utf-8")
+    assert "in their bodies only" not in " ".join(build(config).details)
+    build(config, output=cold, use_cache=False)
+    assert snapshot(site / "public") == snapshot(cold)
+
+
+@pytest.mark.parametrize("change, why", [
+    (lambda site: edit_body(site / "items" / "05.md", "كلمات جديدة في أول الخبر", at_start=True),
+     "the words related items count changed"),
+    (lambda site: (site / "items" / "05.md").write_text(
+        (site / "items" / "05.md").read_text("utf-8").replace("خبر اليوم 5", "عنوان جديد"), "utf-8"),
+     "the headline changed"),
+])
+def test_edits_the_shortcut_cannot_take_make_an_ordinary_build(tmp_path, change, why):
+    site, config = edited_site(tmp_path)
+    change(site)
+    report = build(config)
+    assert "in their bodies only" not in " ".join(report.details), why
+    cold = site / "cold"
+    build(config, output=cold, use_cache=False)
+    assert snapshot(site / "public") == snapshot(cold), why
+
+
+def test_with_templates_of_its_own_a_site_takes_no_shortcut(tmp_path):
+    """A site's template may show a body anywhere: here each list shows its items' last words."""
+    site = tmp_path / "site"
+    (site / "templates").mkdir(parents=True)
+    (site / "templates" / "list.html").write_text(
+        "{% for a in articles %}<p>{{ a.body_html[-60:] }}</p>{% endfor %}", "utf-8")
+    site, config = edited_site(site)
+    edit_body(site / "items" / "11.md", "تصحيح في آخر الخبر.")  # on economy's newest page
+    report = build(config)
+    assert "in their bodies only" not in " ".join(report.details)
+    assert "تصحيح في آخر الخبر." in (site / "public" / "topics" / "economy" / "index.html").read_text("utf-8")
+
+
+def test_the_shortcut_is_not_taken_after_a_failed_build(tmp_path):
+    site, config = edited_site(tmp_path)
+    broken = site / "items" / "07.md"
+    good = broken.read_text("utf-8")
+    edit_body(site / "items" / "05.md", "تصحيح أول.")
+    broken.write_text("---\ntitle: [\n---\nنص\n", "utf-8")
+    with pytest.raises(BuildFailed):
+        build(config)
+    broken.write_text(good, "utf-8")  # the bytes the output was made from, under a new time
+    # 05.md's record is of its edited version, which the output does not show yet.
+    report = build(config)
+    assert "in their bodies only" not in " ".join(report.details)
+    assert "تصحيح أول." in (site / "public" / "articles" / "خبر-اليوم-5" / "index.html").read_text("utf-8")
+
+
+def test_the_shortcut_is_off_with_search_learned_filing_or_stale_related_items(tmp_path):
+    site, config = edited_site(tmp_path)
+    model = load_site(config, Diagnostics())
+    cache = BuildCache.load(config, cache_key(config, False))
+    feeds = feed_lists(model, config)
+    assert EditIndex.of(model, config, feeds, True, cache.records).eligible
+    assert not EditIndex.of(model, replace(config, search=True), feeds, True, cache.records).eligible
+    assert not EditIndex.of(model, config, feeds, False, cache.records).eligible
+    inferred = replace(model, articles=(replace(model.articles[0], topics_inferred=True),) + model.articles[1:])
+    assert not EditIndex.of(inferred, replace(config, learn_topics=True), feeds, True, cache.records).eligible
+    assert EditIndex.of(inferred, replace(config, learn_topics=False), feeds, True, cache.records).eligible

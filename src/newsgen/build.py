@@ -15,10 +15,10 @@ from .feeds import NewsArchive, feed_files, feed_lists, news_sitemaps, resolve_b
 from .loaders import load_articles, load_pages, scan_item_files
 from .model import SiteModel
 from .cache import BuildCache, RecordEntry, TemplateCode, code_digest, config_digest, digest, tree_digest
+from .edits import EditIndex, edited_build
 from .output import MARKER, StagedOutput, apply_changes
 from .parallel import map_forked, worker_count
 from .render import MORE_ITEMS, THEME, PageJob, Renderer, RenderedFile, SiteRenderer, output_path
-from .search import remove_search_index, render_search_page, write_search_index
 from .site import build_site_model
 
 
@@ -58,8 +58,8 @@ class FileGroup:
     make: Callable[[], Iterable[RenderedFile]]
 
 
-def site_file_groups(model: SiteModel, config: SiteConfig, renderer: SiteRenderer,
-                     prints: "Fingerprints") -> list[FileGroup]:
+def site_file_groups(model: SiteModel, config: SiteConfig, renderer: SiteRenderer, prints: "Fingerprints",
+                     feeds: list[tuple[str, str, list]]) -> list[FileGroup]:
     """Feeds, sitemaps, robots.txt and the search page, in groups that change together.
 
     A feed shows the full text of its newest items, so it changes with them; the
@@ -69,12 +69,12 @@ def site_file_groups(model: SiteModel, config: SiteConfig, renderer: SiteRendere
     groups = [FileGroup(f"feeds:{folder}", digest(prints.site, folder, title, *(prints.articles[a.slug] for a in entries)),
                         lambda folder=folder, title=title, entries=entries: feed_files(folder, title, entries, model,
                                                                                       config))
-              for folder, title, entries in feed_lists(model, config)]
+              for folder, title, entries in feeds]
     urls = list(sitemap_urls(model))
     groups.append(FileGroup("sitemaps", digest(*(f"{url} {modified.isoformat() if modified else ''}"
                                                  for url, modified in urls)), lambda: sitemaps(urls, config)))
     groups.append(FileGroup("site", digest(prints.site, str(len(model.articles))), lambda: [robots(config)] + (
-        [render_search_page(model, config, renderer)] if config.search else [])))
+        [_search().render_search_page(model, config, renderer)] if config.search else [])))
     return groups
 
 
@@ -82,9 +82,16 @@ def finish_output(folder: Path, model: SiteModel, config: SiteConfig, previous: 
     """Work on the complete output before it replaces the previous one (`previous`, whose
     search index shards are reused where their items did not change)."""
     if config.search:
-        write_search_index(folder, model, config, previous=previous)
+        _search().write_search_index(folder, model, config, previous=previous)
     else:
-        remove_search_index(folder)
+        _search().remove_search_index(folder)
+
+
+def _search():
+    """`newsgen.search`, imported when first needed: builds that derive no site model
+    (see `shortcut_build`) do without its 0.015 s of importing."""
+    from . import search
+    return search
 
 
 def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = None,
@@ -114,7 +121,7 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     if cache is None and use_cache:
         main = BuildCache.load_main(config, key)
         found = scan_item_files(config.item_dirs) if main is not None else None
-        report = unchanged_build(config, main, target, build_time, found) if found is not None else None
+        report = shortcut_build(config, main, target, build_time, found, templates) if found is not None else None
         if report is not None:
             main.save(config)
             report.seconds = time.perf_counter() - started
@@ -150,11 +157,12 @@ def other_inputs(config: SiteConfig) -> dict[str, tuple[int, int]]:
     return found
 
 
-def unchanged_build(config: SiteConfig, cache: BuildCache, target: Path, build_time: datetime,
-                    found: list) -> BuildReport | None:
-    """The build when no item, page, asset or template changed since the last one (the
-    code and configuration are the cache's key), without loading the records: only the
-    Google News sitemap, which depends on the build time, is made again. None otherwise.
+def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_time: datetime,
+                   found: list, templates: Renderer | None = None) -> BuildReport | None:
+    """The build when no page, asset or template changed since the last one (the code and
+    configuration are the cache's key), and no item either or only a few items' bodies, without
+    deriving the site model: the edited items' pages and feeds (`edits.edited_build`) and the
+    Google News sitemap, which depends on the build time, are made again. None otherwise.
     `found` is `scan_item_files` of the items folders."""
     state = cache.state
     if not state or cache.output != str(target) or not (target / MARKER).is_file():
@@ -164,8 +172,12 @@ def unchanged_build(config: SiteConfig, cache: BuildCache, target: Path, build_t
         if isinstance(stat, OSError):
             return None
         items[name] = (stat.st_size, stat.st_mtime_ns)
-    if items != state["items"] or other_inputs(config) != state["other"] or \
-            tree_digest(template_folders(config)) != state["templates"]:
+    if items.keys() != state["items"].keys() or other_inputs(config) != state["other"] or \
+            tree_digest(template_folders(config)) != state["templates"] or not state["news"].serves(build_time):
+        return None
+    changed = {name: value for name, value in items.items() if state["items"][name] != value}
+    edited = edited_build(config, cache, target, changed, templates) if changed else ([], 0)
+    if edited is None:
         return None
     news = list(news_sitemaps(state["news"], config, build_time))
     writes = {f.path: f.data for f in news if cache.files.get(f.path) != digest(f.data)}
@@ -175,11 +187,14 @@ def unchanged_build(config: SiteConfig, cache: BuildCache, target: Path, build_t
     files.update((f.path, digest(f.data)) for f in news)
     cache.files = files
     articles, topics, undated = state["report"]
+    details = [f"{len(changed)} item files changed in their bodies only: their pages, their feeds and the "
+               "Google News sitemap were made again" if changed else
+               "no item, page, asset or template changed since the last build: only the Google News sitemap "
+               "was made again"]
     return BuildReport(items=articles, pages=sum(1 for path in files if path.endswith(".html")), topics=topics,
                        undated=undated, files=len(files), warnings=list(state["warnings"]),
-                       changed=sorted(writes) + removals, rendered=0,
-                       details=["no item, page, asset or template changed since the last build: "
-                                "only the Google News sitemap was made again"])
+                       changed=sorted(edited[0] + list(writes) + removals), rendered=edited[1],
+                       details=details)
 
 
 def cache_key(config: SiteConfig, drafts: bool) -> str:
@@ -204,7 +219,8 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
     fingerprints = prints.pages
     incremental = (cache.output == str(target) and bool(cache.files) and (target / MARKER).is_file())
     pending = [job for job in jobs if not incremental or not _unchanged(job, fingerprints, cache)]
-    groups = site_file_groups(model, config, renderer, prints)
+    feeds = feed_lists(model, config)
+    groups = site_file_groups(model, config, renderer, prints, feeds)
     made: dict[str, tuple[str, tuple[str, ...]]] = {}  # group key -> (fingerprint, its files)
     kept = set(fingerprints)  # in an incremental build, pages and files not made again keep their bytes
     others: list[PageResult] = []
@@ -258,10 +274,11 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
         changed = sorted(files)
     cache.pages = fingerprints
     cache.groups = made
+    cache.edit_index = EditIndex.of(model, config, feeds, related_current=not stale, records=cache.records)
     cache.state = {"items": {key: (entry.size, entry.mtime_ns) for key, entry in cache.records.items()},
-                   "other": other_inputs(config), "templates": prints.templates, "news": NewsArchive.of(model),
+                   "other": other_inputs(config), "templates": prints.templates, "news": NewsArchive.of(model, build_time),
                    "report": (len(model.articles), len(model.topics), len(model.undated)),
-                   "warnings": list(diagnostics.warnings)}
+                   "warnings": list(diagnostics.warnings), "edit_index": cache.edit_index.token}
     cache.files = files
     cache.output = str(target)
     if progress is not None:

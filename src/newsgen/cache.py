@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
 import jinja2
 
@@ -31,7 +32,7 @@ from .terms import TermCounts
 
 CACHE_FOLDER = ".newsgen-cache"
 CACHE_FILE = "build.pickle"
-FORMAT = 6
+FORMAT = 7
 _PACKAGE = Path(__file__).parent
 
 
@@ -100,16 +101,22 @@ class BuildCache:
     output: str = ""  # the output folder these describe
     related: tuple[str, dict[str, tuple[str, ...]]] | None = None  # (digest of the inputs, related items)
     groups: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)  # feeds...: fingerprint, files
-    state: dict | None = None  # what the last build read and reported (see `build.unchanged_build`)
+    state: dict | None = None  # what the last build read and reported (see `build.shortcut_build`)
     # Related items' vocabulary: its token and terms by id, saved with the records, whose
     # `term_ids` refer to it; and in memory, the `related.Vocabulary` made from them.
     terms: tuple[str, list[str]] | None = None
     vocabulary: object | None = field(default=None, repr=False)
+    # What a build after a few body edits needs (`edits.EditIndex`), saved in a file of its own
+    # that only such a build reads; `state["edit_index"]` names the one that goes with the state.
+    edit_index: object | None = field(default=None, repr=False)
+    _saved_edit_index: object | None = field(default=None, repr=False)
     # What is on disk now: each shard's (path, entry) pairs, and the rest's values.
     _saved_shards: dict[int, list[tuple[str, RecordEntry]]] = field(default_factory=dict, repr=False)
     _saved_rest: tuple | None = field(default=None, repr=False)
     _saved_terms: tuple[str, int] | None = field(default=None, repr=False)  # token and count on disk
-    _records_loaded: bool = field(default=True, repr=False)  # False: loaded by `load_main`
+    # The shards whose records are in `records` (and saved by `save_records`): all of them, but
+    # none after `load_main` and some after `load_shards`.
+    _loaded: set[int] = field(default_factory=lambda: set(range(SHARDS)), repr=False)
     _body_files: dict[int, BodyFile] = field(default_factory=dict, repr=False)  # where loaded records' bodies are
 
     @staticmethod
@@ -127,16 +134,25 @@ class BuildCache:
     def load_records(self, config: SiteConfig) -> None:
         """Add the records to a cache that `load_main` read."""
         with _unpickling():
-            self._load_records(config)
+            self._load_records(config, set(range(SHARDS)) - self._loaded)
         # The records live as long as the build, or the serve session: frozen, they are left
         # out of the collector's full passes (at 10,000 items, four passes of some 50 ms each).
         gc.collect()
         gc.freeze()
 
-    def _load_records(self, config: SiteConfig) -> None:
+    def load_shards(self, config: SiteConfig, names: Iterable[str]) -> None:
+        """Add the records of the shards that hold the named files (and of their neighbours in
+        those shards) to a cache that `load_main` read: a build that reads a few records does
+        not unpickle the archive's."""
+        wanted = {_shard_of(name) for name in names} - self._loaded
+        if wanted:
+            with _unpickling():
+                self._load_records(config, wanted)
+
+    def _load_records(self, config: SiteConfig, shards: set[int]) -> None:
         cache, key, path = self, self.key, self.location(config)
-        cache._records_loaded = True
-        for shard in range(SHARDS):
+        cache._loaded |= shards
+        for shard in sorted(shards):
             try:
                 with open(_shard_file(path, shard), "rb") as handle:
                     stored_key, token, entries = pickle.load(handle)
@@ -151,6 +167,8 @@ class BuildCache:
             cache._body_files[shard] = bodies
             cache.records.update(entries)
             cache._saved_shards[shard] = list(entries.items())
+        if len(cache._loaded) < SHARDS:  # the vocabulary is read with the last shards
+            return
         try:
             with open(path.with_name(TERMS_FILE), "rb") as handle:
                 stored_key, token, joined = pickle.load(handle)
@@ -174,11 +192,25 @@ class BuildCache:
                 return None
             cache = cls(key=key, pages=stored["pages"], files=stored["files"], output=stored["output"],
                         related=stored["related"], groups=stored["groups"], state=stored["state"],
-                        _records_loaded=False)
+                        _loaded=set())
         except Exception:  # missing, corrupt, truncated or from another version: start afresh
             return None
         cache._saved_rest = cache._rest()
         return cache
+
+    def load_edit_index(self, config: SiteConfig):
+        """The `edits.EditIndex` that goes with the state; None when there is none that does."""
+        if self.edit_index is None:
+            try:
+                with open(self.location(config).with_name(EDIT_INDEX_FILE), "rb") as handle, _unpickling():
+                    stored_key, index = pickle.load(handle)
+            except Exception:  # missing or broken: the build is an ordinary one
+                return None
+            if stored_key != self.key:
+                return None
+            self.edit_index = self._saved_edit_index = index
+        token = (self.state or {}).get("edit_index")
+        return self.edit_index if token is not None and getattr(self.edit_index, "token", None) == token else None
 
     def _rest(self) -> tuple:
         """A copy of everything but the records, to tell whether it changed since it was saved."""
@@ -196,6 +228,9 @@ class BuildCache:
                                  "output": self.output, "related": self.related, "groups": self.groups,
                                  "state": self.state})
             self._saved_rest = rest
+        if self.edit_index is not None and self.edit_index is not self._saved_edit_index:
+            write_pickle(path.with_name(EDIT_INDEX_FILE), (self.key, self.edit_index))
+            self._saved_edit_index = self.edit_index
         ignore = path.parent / ".gitignore"
         if not ignore.exists():
             ignore.write_text("*\n", encoding="utf-8")
@@ -208,7 +243,7 @@ class BuildCache:
         shards: dict[int, list[tuple[str, RecordEntry]]] = {}
         for name, entry in (self.records if records is None else records).items():
             shards.setdefault(_shard_of(name), []).append((name, entry))
-        for shard in range(SHARDS if self._records_loaded else 0):
+        for shard in sorted(self._loaded):
             entries = shards.get(shard, [])
             saved = self._saved_shards.get(shard)
             if saved is not None and len(saved) == len(entries) and all(
@@ -222,7 +257,7 @@ class BuildCache:
                          {name: entry.article for name, entry in entries if entry.article is not None})
             write_pickle(_shard_file(path, shard), (self.key, token, dict(entries)), without_bodies=True)
             self._saved_shards[shard] = entries
-        if self._records_loaded and self.terms is not None and self._saved_terms != (self.terms[0], len(self.terms[1])):
+        if len(self._loaded) == SHARDS and self.terms is not None and self._saved_terms != (self.terms[0], len(self.terms[1])):
             token, terms = self.terms
             write_pickle(path.with_name(TERMS_FILE), (self.key, token, "\n".join(terms).encode("utf-8")))
             self._saved_terms = (token, len(terms))
@@ -241,8 +276,9 @@ def _unpickling():
             gc.enable()
 
 
-SHARDS = 32
+SHARDS = 128
 TERMS_FILE = "terms.pickle"
+EDIT_INDEX_FILE = "edits.pickle"
 
 
 def _shard_of(name: str) -> int:

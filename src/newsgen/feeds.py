@@ -437,13 +437,25 @@ class NewsEntry(NamedTuple):
 
 @dataclass(frozen=True)
 class NewsArchive:
-    """The dated items of a site, newest first, as `news_sitemaps` reads a `SiteModel`."""
+    """The items of a site dated `since` or later, newest first, as `news_sitemaps` reads a `SiteModel`.
+
+    Kept between builds for the Google News sitemap of a build that derives no site model:
+    it serves builds whose window starts at `since` or later (see `serves`). An archive's
+    older items, nearly all of them, are left out: they only made the cache slower to read.
+    """
 
     articles: tuple[NewsEntry, ...]
+    since: datetime
 
     @classmethod
-    def of(cls, model: SiteModel) -> "NewsArchive":
-        return cls(tuple(NewsEntry(a.url, a.date, a.title) for a in model.articles if a.date is not None))
+    def of(cls, model: SiteModel, build_time: datetime) -> "NewsArchive":
+        since = build_time - NEWS_WINDOW
+        return cls(tuple(NewsEntry(a.url, a.date, a.title) for a in model.articles
+                         if a.date is not None and a.date >= since), since)
+
+    def serves(self, build_time: datetime) -> bool:
+        """Whether it holds every item the news sitemap of a build at `build_time` may show."""
+        return build_time - NEWS_WINDOW >= self.since
 
 
 def recent_articles(model: SiteModel | NewsArchive, build_time: datetime, window: timedelta = NEWS_WINDOW) -> list[Article]:

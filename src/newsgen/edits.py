@@ -1,0 +1,172 @@
+"""Builds after a few items' bodies were edited: only the files that show those bodies are made again.
+
+Editors fix a typo or add a paragraph far more often than they retitle, redate or retag an item.
+Such an edit changes the item's own page and any feed it is in (feeds carry the full text), and
+nothing else: list pages, the home page and related items show headlines, dates, topics and
+summaries, never a body. A build that sees only such edits skips reading the archive's records
+and deriving the site model: it reads the edited items' records, those of the items their pages
+link to as related, and those of the feeds they are in, and makes just those files.
+
+`EditIndex` is what it needs from the last full build: where each item was placed (its slug
+and topics once clashes and filing were resolved), which items each feed shows, and the
+site's topics. Every condition the shortcut relies on is checked, and when one does not hold
+the build is an ordinary one:
+
+- the site's own templates folder holds no template (the theme's templates show a body only
+  on its item's page; a site's templates may show it anywhere);
+- search is off (the search index reads every item's text);
+- the last build ranked the related items afresh (not `serve`'s quick edit), and filing did not
+  learn from the items' texts;
+- each edited item was published by that build from the file as it was then, parses without
+  a new problem, and keeps everything but its body: headline, slug, dates, topics, summary,
+  fields, and the words related items count (the first 2,500 characters of the body).
+
+The pages the shortcut makes again keep no fingerprint (see `build.Fingerprints`), so the next
+full build makes them again too. Pages it does not make keep their fingerprint: it names the
+item's earlier version, whose edit changed nothing they show, so they stay right whichever
+version comes next.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from .cache import BuildCache, RecordEntry, TemplateCode, digest
+from .config import SiteConfig
+from .errors import Diagnostics
+from .feeds import feed_files
+from .filing import KeywordRules
+from .loaders import _parse_one, load_pages
+from .model import Article, SiteModel, Topic
+from .output import apply_changes
+from .render import Renderer, SiteRenderer, output_path
+
+EDITS_AT_MOST = 16  # more edited items than this make an ordinary build
+_BODY = {"body_html", "text", "word_count"}  # what only an item's own page and its feeds show
+_PLACEMENT = tuple(f.name for f in fields(Article) if f.name not in _BODY)
+
+
+@dataclass(frozen=True)
+class EditIndex:
+    """What the shortcut needs from the last full build (see the module's text)."""
+
+    token: str  # the build cache's state names the index it goes with
+    # Items are named as the build cache's records are (by the file's path as found).
+    placed: dict[str, tuple[str, tuple[str, ...], bool]]  # item -> slug, topic keys, filed by keyword
+    feeds: dict[str, tuple[str, str, tuple[str, ...]]]  # feed group key -> folder, title, items
+    topics: tuple[Topic, ...]  # the site's topics, without their items
+    eligible: bool  # templates, search, related items and filing allow the shortcut
+
+    @classmethod
+    def of(cls, model: SiteModel, config: SiteConfig, feeds: list[tuple[str, str, list[Article]]],
+           related_current: bool, records: dict[str, RecordEntry]) -> "EditIndex":
+        name = {entry.article.path: name for name, entry in records.items() if entry.article is not None}
+        learned = config.learn_topics and any(a.topics_inferred for a in model.articles)
+        eligible = related_current and not learned and not config.search and not _site_templates(config)
+        return cls(secrets.token_hex(8),
+                   {name[a.path]: (a.slug, a.topic_keys, a.topics_inferred) for a in model.articles},
+                   {f"feeds:{folder}": (folder, title, tuple(name[a.path] for a in entries))
+                    for folder, title, entries in feeds},
+                   tuple(Topic(t.key, t.name, t.declared) for t in model.topics), eligible)
+
+
+def _site_templates(config: SiteConfig) -> bool:
+    """Whether the site's templates folder holds any file (a template of its own)."""
+    folder = config.templates_dir
+    return folder is not None and folder.is_dir() and any(path.is_file() for path in folder.rglob("*"))
+
+
+def edited_build(config: SiteConfig, cache: BuildCache, target: Path, changed: dict[str, tuple[int, int]],
+                 templates: Renderer | None = None) -> tuple[list[str], int] | None:
+    """Write the files that change with the body edits of `changed` (item path -> size and time
+    now), update the cache to match and return the files written and how many pages were made;
+    None, with the output and the cache as they were, when the shortcut does not apply.
+
+    `cache` is the last build's (`load_main`), whose state says no page, asset, template, code or
+    configuration changed since, and that the items found now are those it read.
+    """
+    index = cache.load_edit_index(config)
+    if index is None or not index.eligible or not changed or len(changed) > EDITS_AT_MOST:
+        return None
+    state_items = cache.state["items"]
+    if any(path not in index.placed for path in changed):
+        return None  # a draft, or an item the last build did not publish
+    cache.load_shards(config, changed)
+    entries: dict[str, RecordEntry] = {}
+    edited: dict[str, Article] = {}  # item path -> its record as placed, for those whose bytes changed
+    for path, (size, mtime_ns) in changed.items():
+        old = cache.records.get(path)
+        if old is None or old.article is None or (old.size, old.mtime_ns) != state_items[path]:
+            return None  # the record is not the one the output was made from
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            return None
+        if len(data) != size:
+            return None  # written again since it was found
+        content = digest(data)
+        if content == old.content:
+            entries[path] = replace(old, size=size, mtime_ns=mtime_ns)
+            continue
+        article, problems, terms = _parse_one((Path(path), data), config)
+        if article is None or problems != old.problems or terms is None or old.terms is None or \
+                terms.digest != old.terms.digest or not _same_placement(article, old.article):
+            return None
+        slug, keys, inferred = index.placed[path]
+        if inferred and (KeywordRules.from_config(config).file(article.title, article.text)
+                         or (config.fallback_topic,)) != keys:
+            return None
+        entries[path] = RecordEntry(size, mtime_ns, content, article, problems, terms)
+        edited[path] = _placed(article, index.placed[path])
+    if cache.related is None:
+        return None
+    related = cache.related[1]
+    path_of = {slug: path for path, (slug, _, _) in index.placed.items()}
+    feeds = [feed for feed in index.feeds.items() if not edited.keys().isdisjoint(feed[1][2])]
+    needed = {path_of[s] for path in edited for s in related.get(index.placed[path][0], ())}
+    needed.update(path for _, (_, _, paths) in feeds for path in paths)
+    cache.load_shards(config, needed)
+    articles = dict(edited)
+    for path in needed - edited.keys():
+        entry = cache.records.get(path)
+        if entry is None or entry.article is None:
+            return None
+        articles[path] = _placed(entry.article, index.placed[path])
+    model = SiteModel(articles=tuple(articles.values()), topics=index.topics, years=(), months=(), undated=(),
+                      pages=tuple(load_pages(config, Diagnostics())), list_pages=(),
+                      by_slug={a.slug: a for a in articles.values()})
+    renderer = SiteRenderer(model, config, templates or Renderer(config, TemplateCode(config)), related=related)
+    made = [renderer.render_article(article.slug) for article in edited.values()]
+    for key, (folder, title, paths) in feeds:
+        made += feed_files(folder, title, [articles[path] for path in paths], model, config)
+    writes = {}
+    for rendered in made:
+        if rendered.path not in cache.files:
+            return None
+        data_digest = digest(rendered.data)
+        if cache.files[rendered.path] != data_digest:
+            writes[rendered.path] = rendered.data
+    apply_changes(target, writes, [])
+    # Nothing had changed until the files were written: now the cache takes the edits.
+    cache.records.update(entries)
+    cache.state = {**cache.state, "items": {**state_items, **{path: (e.size, e.mtime_ns) for path, e in entries.items()}}}
+    for article in edited.values():
+        cache.pages[output_path(article.url)] = ""  # made again by the next full build (see above)
+    for key, _ in feeds:
+        cache.groups[key] = ("", cache.groups[key][1])
+    cache.files.update((path, digest(data)) for path, data in writes.items())
+    return sorted(writes), len(edited)
+
+
+def _same_placement(new: Article, old: Article) -> bool:
+    return all(getattr(new, name) == getattr(old, name) for name in _PLACEMENT)
+
+
+def _placed(article: Article, placed: tuple[str, tuple[str, ...], bool]) -> Article:
+    """The record as the last full build placed it: its slug after clashes, its topics after filing."""
+    slug, keys, inferred = placed
+    if (article.slug, article.topic_keys, article.topics_inferred) == placed:
+        return article
+    return replace(article, slug=slug, topic_keys=keys, topics_inferred=inferred)
