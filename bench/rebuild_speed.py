@@ -5,7 +5,8 @@ e.g. `python bench/build_speed.py --items 10000 --tools bare --runs 1`). For eac
 count it makes a copy of that site's items, builds it cold once (timed too), then times,
 R times each and in turns, a rebuild with nothing changed and rebuilds after editing one
 item: a sentence added at the end of its body (past the first 2,500 characters, which
-related items read), a sentence added at the start of its body (which ranks the related
+related items read), the same at the end of a body in the site's feed (which shows full texts), a
+sentence added at the start of its body (which ranks the related
 items again), its topic changed, its date moved by a year; and after adding a new item,
 dated a day after the newest (what a newsroom does most). Each timed build changes
 exactly one item. It prints median wall time, CPU time and peak memory (newsgen's own process)
@@ -31,7 +32,9 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 from build_speed import RECENTLY_FREED_SECONDS, newsgen_runner, snapshot_newsgen  # noqa: E402  (a script beside this one)
 DEFAULT_WORK = BENCH / "out"
-EDITS = ("nothing", "body", "lead", "topics", "date", "new")
+EDITS = ("nothing", "body", "recent", "lead", "topics", "date", "new")
+FEED_ITEMS = 20  # newsgen's default
+LONG_ITEM = 3000  # characters: front matter and a body longer than related items read
 TOPICS = ("culture", "economy", "sport", "technology", "world", "middle-east")
 
 
@@ -67,9 +70,14 @@ def edit(item: Path, kind: str, turn: int) -> None:
     item.write_text(f"{head}\n---\n{body}", encoding="utf-8")
 
 
+def dated(items: list[Path]) -> list[tuple[date, Path]]:
+    found = ((re.search(r"(?m)^date: \"?(\d{4}-\d{2}-\d{2})", path.read_text(encoding="utf-8")), path)
+             for path in items)
+    return [(date.fromisoformat(match.group(1)), path) for match, path in found if match]
+
+
 def newest_date(items: list[Path]) -> date:
-    found = (re.search(r"(?m)^date: \"?(\d{4}-\d{2}-\d{2})", path.read_text(encoding="utf-8")) for path in items)
-    return max(date.fromisoformat(match.group(1)) for match in found if match)
+    return max(day for day, _ in dated(items))
 
 
 def add_item(folder: Path, newest: date, turn: int) -> None:
@@ -93,6 +101,10 @@ def measure(count: int, runs: int, work: Path, search: bool) -> dict:
     shutil.copy(source / config, site / config)
     items = sorted((site / "items").glob("*.md"))
     item = items[len(items) // 2]
+    # Of the newest items (in the site's feed, which shows full texts), the newest whose body goes
+    # past the words related items count, like the item above.
+    newest = sorted(dated(items), reverse=True)[:FEED_ITEMS]
+    recent = next((path for _, path in newest if len(path.read_text(encoding="utf-8")) > LONG_ITEM), newest[0][1])
     # A compiled copy of newsgen, as an installed package is (and as build_speed.py measures):
     # an editable checkout under PYTHONDONTWRITEBYTECODE would compile every module in every run.
     runner = newsgen_runner(snapshot_newsgen(work, "newsgen-snapshot-rebuild"))
@@ -103,6 +115,8 @@ def measure(count: int, runs: int, work: Path, search: bool) -> dict:
         for kind in EDITS:
             if kind == "new":  # after the newest, which the date edit may have moved
                 add_item(site / "items", newest_date(sorted((site / "items").glob("*.md"))), turn)
+            elif kind == "recent":
+                edit(recent, "body", turn)
             elif kind != "nothing":
                 edit(item, kind, turn)
             timings[kind].append(run_build(site, config, runner))
@@ -122,6 +136,7 @@ def table(result: dict) -> str:
              f"| cold (no cache, empty output) | {cold['wall']:.2f} | 1.000 | {cold['cpu']:.2f} | "
              f"{cold['rss_mib']:.0f} |"]
     names = {"nothing": "nothing changed", "body": "one item's body edited (at its end)",
+             "recent": "a body in the feeds edited (at its end)",
              "lead": "one item's body edited (at its start)",
              "topics": "one item's topics changed", "date": "one item's date moved",
              "new": "a new item added (the newest)"}
