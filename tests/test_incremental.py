@@ -547,3 +547,26 @@ def test_the_shortcut_is_off_with_search_learned_filing_or_stale_related_items(t
     inferred = replace(model, articles=(replace(model.articles[0], topics_inferred=True),) + model.articles[1:])
     assert not EditIndex.of(inferred, replace(config, learn_topics=True), feeds, True, cache.records).eligible
     assert EditIndex.of(inferred, replace(config, learn_topics=False), feeds, True, cache.records).eligible
+
+
+def test_a_few_changes_go_to_the_journal_beside_the_main_cache_file(tmp_path):
+    site, config = edited_site(tmp_path)
+    folder = site / ".newsgen-cache"
+    main = (folder / "build.pickle").read_bytes()
+    edit_body(site / "items" / "03.md", "تصحيح في آخر الخبر.")
+    assert "in their bodies only" in build(config).details[0]
+    assert (folder / "build.pickle").read_bytes() == main and (folder / "journal.pickle").is_file()
+    again = build(config)  # the main file and its journal read back: nothing left to do
+    assert again.changed == [] and again.rendered == 0
+    cold = site / "cold"
+    build(config, output=cold, use_cache=False)
+    assert snapshot(site / "public") == snapshot(cold)
+    # A journal that cannot be read: the main file alone is older than the output, so all goes.
+    (folder / "journal.pickle").write_bytes(b"broken")
+    report = build(config)
+    assert report.rendered > 1 and snapshot(site / "public") == snapshot(cold)
+    # An ordinary build writes the main file anew and deletes the journal.
+    (site / "items" / "03.md").write_text(item_text("خبر اليوم 3", "نص أقصر", "[اقتصاد]", "2024-03-03"), "utf-8")
+    build(config)
+    assert (folder / "build.pickle").read_bytes() != main and not (folder / "journal.pickle").exists()
+    assert build(config).changed == []
