@@ -158,12 +158,12 @@ def other_inputs(config: SiteConfig) -> dict[str, tuple[int, int]]:
 
 
 def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_time: datetime,
-                   found: list, templates: Renderer | None = None) -> BuildReport | None:
+                   found: list, templates: Renderer | None = None, search_later: bool = False) -> BuildReport | None:
     """The build when no page, asset or template changed since the last one (the code and
     configuration are the cache's key), and no item either or only a few items' bodies, without
     deriving the site model: the edited items' pages and feeds (`edits.edited_build`) and the
     Google News sitemap, which depends on the build time, are made again. None otherwise.
-    `found` is `scan_item_files` of the items folders."""
+    `found` is `scan_item_files` of the items folders; `search_later`: see `edited_build`."""
     state = cache.state
     if not state or cache.output != str(target) or not (target / MARKER).is_file():
         return None
@@ -176,7 +176,7 @@ def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_ti
             tree_digest(template_folders(config)) != state["templates"] or not state["news"].serves(build_time):
         return None
     changed = {name: value for name, value in items.items() if state["items"][name] != value}
-    edited = edited_build(config, cache, target, changed, templates) if changed else ([], 0)
+    edited = edited_build(config, cache, target, changed, templates, search_later) if changed else ([], 0)
     if edited is None:
         return None
     news = list(news_sitemaps(state["news"], config, build_time))
@@ -467,6 +467,9 @@ class SiteBuilder:
         # earlier build is being written in a thread, whose locks a forked child would inherit held.
         busy = self._deferred is not None and not self._deferred.done()
         try:
+            report = self._after_body_edits()
+            if report is not None:
+                return report
             return build(self.config, drafts=self.drafts, output=self.output, cache=self.cache,
                          templates=self._renderer(), defer=defer, workers=1 if busy else None, quick=quick,
                          use_cache=False)
@@ -478,6 +481,31 @@ class SiteBuilder:
                 cache.save(self.config, records)
             else:
                 self._later.submit(cache.save, self.config, records)
+
+    def _after_body_edits(self) -> BuildReport | None:
+        """The build when nothing changed or only some items' bodies (`shortcut_build`); with search
+        on, the search index is brought up to date afterwards, in the background. None otherwise."""
+        cache, config = self.cache, self.config
+        if not cache.state or (config.search and self._later is None):
+            return None
+        started = time.perf_counter()
+        target = self.output.absolute()
+        report = shortcut_build(config, cache, target, resolve_build_time(None), scan_item_files(config.item_dirs),
+                                self._renderer(), search_later=config.search)
+        if report is None:
+            return None
+        if config.search and report.rendered:
+            records = dict(cache.records)  # as they are now: the next build changes them
+            self._defer(lambda: finish_output(target, self._model_of(records), config))
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _model_of(self, records: dict[str, RecordEntry]) -> SiteModel:
+        """The site model of records read before (as `load_site` derives it)."""
+        articles = [entry.article for entry in records.values()
+                    if entry.article is not None and (self.drafts or not entry.article.draft)]
+        diagnostics = Diagnostics()
+        return build_site_model(articles, load_pages(self.config, diagnostics), self.config, diagnostics)
 
     def _defer(self, work: Callable[[], None]) -> None:
         assert self._later is not None

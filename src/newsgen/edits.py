@@ -14,7 +14,8 @@ the build is an ordinary one:
 
 - the site's own templates folder holds no template (the theme's templates show a body only
   on its item's page; a site's templates may show it anywhere);
-- search is off (the search index reads every item's text);
+- search is off (the search index reads every item's text), or the caller updates the index
+  afterwards (`serve` does, in the background, as after any edit);
 - the last build ranked the related items afresh (not `serve`'s quick edit), and filing did not
   learn from the items' texts;
 - each edited item was published by that build from the file as it was then, parses without
@@ -57,14 +58,14 @@ class EditIndex:
     placed: dict[str, tuple[str, tuple[str, ...], bool]]  # item -> slug, topic keys, filed by keyword
     feeds: dict[str, tuple[str, str, tuple[str, ...]]]  # feed group key -> folder, title, items
     topics: tuple[Topic, ...]  # the site's topics, without their items
-    eligible: bool  # templates, search, related items and filing allow the shortcut
+    eligible: bool  # templates, related items and filing allow the shortcut (search is checked apart)
 
     @classmethod
     def of(cls, model: SiteModel, config: SiteConfig, feeds: list[tuple[str, str, list[Article]]],
            related_current: bool, records: dict[str, RecordEntry]) -> "EditIndex":
         name = {entry.article.path: name for name, entry in records.items() if entry.article is not None}
         learned = config.learn_topics and any(a.topics_inferred for a in model.articles)
-        eligible = related_current and not learned and not config.search and not _site_templates(config)
+        eligible = related_current and not learned and not _site_templates(config)
         return cls(secrets.token_hex(8),
                    {name[a.path]: (a.slug, a.topic_keys, a.topics_inferred) for a in model.articles},
                    {f"feeds:{folder}": (folder, title, tuple(name[a.path] for a in entries))
@@ -79,16 +80,18 @@ def _site_templates(config: SiteConfig) -> bool:
 
 
 def edited_build(config: SiteConfig, cache: BuildCache, target: Path, changed: dict[str, tuple[int, int]],
-                 templates: Renderer | None = None) -> tuple[list[str], int] | None:
+                 templates: Renderer | None = None, search_later: bool = False) -> tuple[list[str], int] | None:
     """Write the files that change with the body edits of `changed` (item path -> size and time
     now), update the cache to match and return the files written and how many pages were made;
     None, with the output and the cache as they were, when the shortcut does not apply.
 
     `cache` is the last build's (`load_main`), whose state says no page, asset, template, code or
-    configuration changed since, and that the items found now are those it read.
+    configuration changed since, and that the items found now are those it read. With search on,
+    the search index is the caller's to bring up to date (`search_later`), or the shortcut is off.
     """
     index = cache.load_edit_index(config)
-    if index is None or not index.eligible or not changed or len(changed) > EDITS_AT_MOST:
+    if index is None or not index.eligible or not changed or len(changed) > EDITS_AT_MOST or \
+            (config.search and not search_later):
         return None
     state_items = cache.state["items"]
     if any(path not in index.placed for path in changed):
