@@ -331,12 +331,16 @@ def test_a_templates_folder_made_after_the_first_build_overrides_the_theme(tmp_p
     assert "تذييل خاص" in (site / "public/index.html").read_text("utf-8")
 
 
-def test_a_quick_build_keeps_related_items_for_a_moment_and_the_next_build_catches_up(tmp_path):
+@pytest.mark.parametrize("search", [True, False])  # without search, the builds from the cache take shortcuts
+def test_a_quick_build_keeps_related_items_for_a_moment_and_the_next_build_catches_up(tmp_path, search):
     stories = {"سد": "السد والمياه والنهر والري", "قمح": "القمح والحصاد والمطاحن والخبز",
                "ملعب": "الملعب والمباراة والهدف والفريق"}
     files = {f"{key}-{n}.md": item_text(f"{key} {n}", f"{words} {key} رقم {n}", date=f"2024-05-0{n + 1}")
              for key, words in stories.items() for n in range(3)}
     site = write_site(tmp_path, files)
+    if not search:
+        with (site / "site.toml").open("a", encoding="utf-8") as toml:
+            toml.write("\n[search]\nenabled = false\n")
     config = load_config(site / "site.toml")
     builder = SiteBuilder(config, background_search=False)
     builder.build()
@@ -605,3 +609,62 @@ def test_a_build_with_search_on_takes_no_shortcut(tmp_path):
     assert "in their bodies only" not in " ".join(build(config).details)
     record = next(r for r in fragments(site / "public") if r["url"].startswith("/articles/خبر-اليوم-5."))
     assert "تصويب" in record["words"]
+
+
+def test_serve_quick_shortcut_may_change_the_words_counted_and_the_next_build_ranks_again(tmp_path):
+    site, config = edited_site(tmp_path)
+    short = site / "items" / "short.md"  # its words are all counted, to its end
+    short.write_text(item_text("خبر قصير", "مباراة المنتخب في المدينة", "[sport]", "2024-03-20"), "utf-8")
+    builder = SiteBuilder(config)
+    builder.build()
+    edit_body(short, "وفاز المنتخب بالبطولة بعد مباراة صعبة.")
+    quick = builder.build(quick=True)
+    assert "in their bodies only" in quick.details[0] and quick.related_stale
+    caught_up = builder.build()
+    assert caught_up.details[0].startswith("read ") and not caught_up.related_stale  # the ordinary way
+    builder.wait()
+    cold = site / "cold"
+    build(config, output=cold, use_cache=False)
+    assert snapshot(site / "public") == snapshot(cold)
+    assert build(config).changed == []  # what serve left on disk is right for the next process too
+
+
+@pytest.mark.parametrize("template, may", [
+    ("{{ site.title }}{% for p in site.pages %}{{ p.title }}{% endfor %}", False),  # the sample's footer, say
+    ("{% if page.kind == 'article' %}{{ articles[0].title }}{{ articles[:3]|length }}{% endif %}", False),
+    ("{{ a.body_html }}", True),
+    ("{{ a.article.title }}", True),  # the record behind a card holds its body
+    ("{{ a['text'] }}", True),
+    ("{{ a[field] }}", True),
+    ("{{ a|attr('word_count') }}", True),
+    ("{{ items|map(attribute=name)|join }}", True),
+    ("{{ items|map(attribute='title')|join }}", False),
+    ("{% for", True),  # broken: the build reports it
+])
+def test_site_templates_are_read_for_what_may_show_a_body(tmp_path, template, may):
+    from newsgen.edits import templates_may_show_bodies
+
+    site = write_site(tmp_path, {"a.md": item_text("خبر", "نص")}, config=CONFIG.format(digits="western"))
+    config = load_config(site / "site.toml")
+    assert not templates_may_show_bodies(config)
+    (site / "templates" / "partials").mkdir(parents=True)
+    (site / "templates" / "partials" / "footer.html").write_text(template, "utf-8")
+    assert templates_may_show_bodies(config) == may
+
+
+def test_a_cache_saved_before_the_output_last_changed_is_not_trusted(tmp_path):
+    """As when serve's new builder reads the cache before the old one's save has landed."""
+    site, config = edited_site(tmp_path)
+    item = site / "items" / "04.md"
+    first = item.read_text("utf-8")
+    shutil.copytree(site / ".newsgen-cache", tmp_path / "saved")
+    item.write_text(first.replace("خبر اليوم 4", "عنوان آخر لخبر اليوم"), "utf-8")
+    build(config)
+    shutil.rmtree(site / ".newsgen-cache")
+    shutil.copytree(tmp_path / "saved", site / ".newsgen-cache")  # the cache of the build before
+    item.write_text(first, "utf-8")  # the bytes that cache knows, under a new time
+    report = build(config)
+    assert report.details[0].startswith("read ") and "full build" in report.details[1]
+    cold = site / "cold"
+    build(config, output=cold, use_cache=False)
+    assert snapshot(site / "public") == snapshot(cold)

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from newsgen.output import MARKER, OutputError, StagedOutput, apply_changes, safe_join
+from newsgen.output import MARKER, OutputError, StagedOutput, apply_changes, content_token, output_token, safe_join, updated_token
 
 
 @pytest.mark.parametrize("relative", ["../x", "/etc/passwd", "a/../../x", "a//b", "a\\b", "", "a/\0b"])
@@ -17,7 +17,7 @@ def test_a_link_inside_the_output_pointing_out_is_refused(tmp_path):
     out.mkdir(), outside.mkdir()
     os.symlink(outside, out / "articles")
     with pytest.raises(OutputError):
-        apply_changes(out, {"articles/x/index.html": b"x"}, [])
+        apply_changes(out, {"articles/x/index.html": b"x"}, [], "token")
     assert list(outside.iterdir()) == []
 
 
@@ -37,9 +37,25 @@ def test_staged_output_swaps_in_and_marks_the_folder(tmp_path):
 def test_apply_changes_writes_and_prunes(tmp_path):
     (tmp_path / "old/deep").mkdir(parents=True)
     (tmp_path / "old/deep/index.html").write_bytes(b"x")
-    apply_changes(tmp_path, {"new/index.html": b"y"}, ["old/deep/index.html"])
+    assert apply_changes(tmp_path, {"new/index.html": b"y"}, ["old/deep/index.html"], "after")
     assert (tmp_path / "new/index.html").read_bytes() == b"y"
     assert not (tmp_path / "old").exists()
+    assert output_token(tmp_path) == "after"  # the marker names what the folder holds now
+    assert not apply_changes(tmp_path, {}, [], "other") and output_token(tmp_path) == "after"
+
+
+def test_the_marker_holds_a_digest_of_the_files_that_two_builds_of_a_site_share(tmp_path):
+    tokens = []
+    for name in ("one", "two"):
+        staged = StagedOutput(tmp_path / name)
+        staged.write("index.html", b"x")
+        staged.token = content_token({"index.html": "d1"})
+        staged.commit()
+        tokens.append(output_token(tmp_path / name))
+    assert tokens[0] == tokens[1] == content_token({"index.html": "d1"}) != content_token({"index.html": "d2"})
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / MARKER).write_text("This folder is written by newsgen build.\n", "utf-8")
+    assert output_token(tmp_path / "old") is None and output_token(tmp_path / "none") is None
 
 
 def test_folders_of_dead_builds_are_cleaned_up(tmp_path):
@@ -49,3 +65,12 @@ def test_folders_of_dead_builds_are_cleaned_up(tmp_path):
     staged.write("index.html", b"x")
     staged.commit()
     assert not dead.exists()
+
+
+def test_the_marker_digest_of_a_few_changes_is_worked_out_from_them_alone():
+    before = {f"articles/{n}/index.html": f"d{n}" for n in range(50)}
+    after = dict(before, **{"articles/3/index.html": "new", "feed.xml": "f"})
+    del after["articles/7/index.html"]
+    changed = ["articles/3/index.html", "feed.xml", "articles/7/index.html"]
+    assert updated_token(content_token(before), before, after, changed) == content_token(after)
+    assert content_token(after) != content_token(before) and content_token({}) == "0" * 32

@@ -16,7 +16,7 @@ from .loaders import load_articles, load_pages, scan_item_files
 from .model import SiteModel
 from .cache import BuildCache, RecordEntry, TemplateCode, code_digest, config_digest, digest, tree_digest
 from .edits import EditIndex, edited_build
-from .output import MARKER, StagedOutput, apply_changes
+from .output import StagedOutput, apply_changes, content_token, output_token, updated_token
 from .parallel import map_forked, worker_count
 from .render import MORE_ITEMS, THEME, PageJob, Renderer, RenderedFile, SiteRenderer, output_path
 from .site import build_site_model
@@ -158,14 +158,16 @@ def other_inputs(config: SiteConfig) -> dict[str, tuple[int, int]]:
 
 
 def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_time: datetime,
-                   found: list, templates: Renderer | None = None, search_later: bool = False) -> BuildReport | None:
+                   found: list, templates: Renderer | None = None, search_later: bool = False,
+                   stale_ok: bool = False) -> BuildReport | None:
     """The build when no page, asset or template changed since the last one (the code and
     configuration are the cache's key), and no item either or only a few items' bodies, without
     deriving the site model: the edited items' pages and feeds (`edits.edited_build`) and the
     Google News sitemap, which depends on the build time, are made again. None otherwise.
-    `found` is `scan_item_files` of the items folders; `search_later`: see `edited_build`."""
+    `found` is `scan_item_files` of the items folders; `search_later` and `stale_ok`: see
+    `edited_build`."""
     state = cache.state
-    if not state or cache.output != str(target) or not (target / MARKER).is_file():
+    if not state or state.get("related_stale") or not _describes(cache, target):
         return None
     items = {}
     for name, stat in found:
@@ -176,15 +178,18 @@ def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_ti
             tree_digest(template_folders(config)) != state["templates"] or not state["news"].serves(build_time):
         return None
     changed = {name: value for name, value in items.items() if state["items"][name] != value}
-    edited = edited_build(config, cache, target, changed, templates, search_later) if changed else ([], 0)
+    edited = edited_build(config, cache, target, changed, templates, search_later, stale_ok) if changed \
+        else ([], 0, False)
     if edited is None:
         return None
     news = list(news_sitemaps(state["news"], config, build_time))
     writes = {f.path: f.data for f in news if cache.files.get(f.path) != digest(f.data)}
     removals = sorted({path for path in cache.files if path.startswith("sitemap-news")} - {f.path for f in news})
-    apply_changes(target, writes, removals)
     files = {path: value for path, value in cache.files.items() if path not in removals}
     files.update((f.path, digest(f.data)) for f in news)
+    if apply_changes(target, writes, removals, token := updated_token(cache.marker, cache.files, files,
+                                                                      [*writes, *removals])):
+        cache.marker = token
     cache.files = files
     articles, topics, undated = state["report"]
     details = [f"{len(changed)} item files changed in their bodies only: their pages, their feeds and the "
@@ -194,7 +199,13 @@ def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_ti
     return BuildReport(items=articles, pages=sum(1 for path in files if path.endswith(".html")), topics=topics,
                        undated=undated, files=len(files), warnings=list(state["warnings"]),
                        changed=sorted(edited[0] + list(writes) + removals), rendered=edited[1],
-                       details=details)
+                       details=details, related_stale=edited[2])
+
+
+def _describes(cache: BuildCache, target: Path) -> bool:
+    """Whether the cache describes the output folder as it is: the same folder, and the marker of
+    the build that last changed it (a build whose cache is not saved yet leaves another)."""
+    return cache.output == str(target) and bool(cache.marker) and output_token(target) == cache.marker
 
 
 def cache_key(config: SiteConfig, drafts: bool) -> str:
@@ -217,7 +228,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
     jobs = list(renderer.jobs())
     prints = Fingerprints.of(model, config, jobs, cache)
     fingerprints = prints.pages
-    incremental = (cache.output == str(target) and bool(cache.files) and (target / MARKER).is_file())
+    incremental = bool(cache.files) and _describes(cache, target)
     pending = [job for job in jobs if not incremental or not _unchanged(job, fingerprints, cache)]
     feeds = feed_lists(model, config)
     groups = site_file_groups(model, config, renderer, prints, feeds)
@@ -270,15 +281,18 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
             results = render_pages(pending, write, report, workers, meanwhile=lambda: make_others(write)) + others
             for path, data_digest, _ in results:
                 files[path] = data_digest
+            staged.token = content_token(files)
             finish_output(staged.stage, model, config, previous=target)
         changed = sorted(files)
+        cache.marker = staged.token
     cache.pages = fingerprints
     cache.groups = made
     cache.edit_index = EditIndex.of(model, config, feeds, related_current=not stale, records=cache.records)
     cache.state = {"items": {key: (entry.size, entry.mtime_ns) for key, entry in cache.records.items()},
                    "other": other_inputs(config), "templates": prints.templates, "news": NewsArchive.of(model, build_time),
                    "report": (len(model.articles), len(model.topics), len(model.undated)),
-                   "warnings": list(diagnostics.warnings), "edit_index": cache.edit_index.token}
+                   "warnings": list(diagnostics.warnings), "edit_index": cache.edit_index.token,
+                   **({"related_stale": True} if stale else {})}
     cache.files = files
     cache.output = str(target)
     if progress is not None:
@@ -436,8 +450,8 @@ def _write_changes(target: Path, results: list[PageResult], assets: dict[str, Pa
         if path not in files:
             files[path] = cache.files[path]
     removals = sorted(set(cache.files) - set(files))
-    apply_changes(target, writes, removals)
-    if writes or removals:
+    if apply_changes(target, writes, removals, token := content_token(files)):
+        cache.marker = token
         finish(target)
     return sorted(writes) + removals
 
@@ -467,7 +481,7 @@ class SiteBuilder:
         # earlier build is being written in a thread, whose locks a forked child would inherit held.
         busy = self._deferred is not None and not self._deferred.done()
         try:
-            report = self._after_body_edits()
+            report = self._after_body_edits(quick)
             if report is not None:
                 return report
             return build(self.config, drafts=self.drafts, output=self.output, cache=self.cache,
@@ -482,16 +496,17 @@ class SiteBuilder:
             else:
                 self._later.submit(cache.save, self.config, records)
 
-    def _after_body_edits(self) -> BuildReport | None:
-        """The build when nothing changed or only some items' bodies (`shortcut_build`); with search
-        on, the search index is brought up to date afterwards, in the background. None otherwise."""
+    def _after_body_edits(self, quick: bool) -> BuildReport | None:
+        """The build when nothing changed or only some items' bodies (`shortcut_build`, which
+        `quick` lets keep the related items of before); with search on, the search index is
+        brought up to date afterwards, in the background. None otherwise."""
         cache, config = self.cache, self.config
         if not cache.state or (config.search and self._later is None):
             return None
         started = time.perf_counter()
         target = self.output.absolute()
         report = shortcut_build(config, cache, target, resolve_build_time(None), scan_item_files(config.item_dirs),
-                                self._renderer(), search_later=config.search)
+                                self._renderer(), search_later=config.search, stale_ok=quick)
         if report is None:
             return None
         if config.search and report.rendered:

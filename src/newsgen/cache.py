@@ -32,7 +32,7 @@ from .terms import TermCounts
 
 CACHE_FOLDER = ".newsgen-cache"
 CACHE_FILE = "build.pickle"
-FORMAT = 8
+FORMAT = 9
 _PACKAGE = Path(__file__).parent
 
 
@@ -99,6 +99,7 @@ class BuildCache:
     pages: dict[str, str] = field(default_factory=dict)  # output path -> fingerprint
     files: dict[str, str] = field(default_factory=dict)  # output path -> digest of its bytes
     output: str = ""  # the output folder these describe
+    marker: str = ""  # the token of the build that wrote it as they describe it (see `output.output_token`)
     related: tuple[str, dict[str, tuple[str, ...]]] | None = None  # (digest of the inputs, related items)
     groups: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)  # feeds...: fingerprint, files
     state: dict | None = None  # what the last build read and reported (see `build.shortcut_build`)
@@ -194,8 +195,8 @@ class BuildCache:
             if stored["key"] != key:
                 return None
             cache = cls(key=key, pages=stored["pages"], files=stored["files"], output=stored["output"],
-                        related=stored["related"], groups=stored["groups"], state=stored["state"],
-                        _loaded=set(), _token=stored["token"])
+                        marker=stored["marker"], related=stored["related"], groups=stored["groups"],
+                        state=stored["state"], _loaded=set(), _token=stored["token"])
             cache._base = cache._snapshot()
             journal = path.with_name(JOURNAL_FILE)
             if journal.exists():
@@ -233,7 +234,7 @@ class BuildCache:
 
     def _journaled(self) -> dict[str, dict]:
         return {"pages": self.pages, "files": self.files, "groups": self.groups,
-                "items": (self.state or {}).get("items", {})}
+                "items": (self.state or {}).get("items", {}), "marker": {"token": self.marker}}
 
     def _fixed(self) -> tuple:
         """What a journal cannot hold: the rest of the main file."""
@@ -255,6 +256,7 @@ class BuildCache:
                     part.pop(entry, None)
                 else:
                     part[entry] = value
+        self.marker = parts["marker"].get("token", "")
         self._saved_changes = changes
 
     def save(self, config: SiteConfig, records: dict[str, RecordEntry] | None = None) -> None:
@@ -270,7 +272,8 @@ class BuildCache:
         else:
             self._token = secrets.token_hex(8)
             write_pickle(path, {"format": FORMAT, "key": self.key, "token": self._token, "pages": self.pages,
-                                 "files": self.files, "output": self.output, "related": self.related,
+                                 "files": self.files, "output": self.output, "marker": self.marker,
+                                 "related": self.related,
                                  "groups": self.groups, "state": self.state})
             path.with_name(JOURNAL_FILE).unlink(missing_ok=True)  # names the previous token: unread now
             self._base, self._saved_changes = self._snapshot(), {}

@@ -12,8 +12,9 @@ and topics once clashes and filing were resolved), which items each feed shows, 
 site's topics. Every condition the shortcut relies on is checked, and when one does not hold
 the build is an ordinary one:
 
-- the site's own templates folder holds no template (the theme's templates show a body only
-  on its item's page; a site's templates may show it anywhere);
+- no template in the site's own folder reads a body, a word count or the record behind an item
+  by name, nor a field by a name it works out as it renders (see `templates_may_show_bodies`;
+  the theme's templates show a body only on its item's page and in feeds);
 - search is off (the search index reads every item's text), or the caller updates the index
   afterwards (`serve` does, in the background, as after any edit);
 - the last build ranked the related items afresh (not `serve`'s quick edit), and filing did not
@@ -34,6 +35,9 @@ import secrets
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+import jinja2
+from jinja2 import nodes
+
 from .cache import BuildCache, RecordEntry, TemplateCode, digest
 from .config import SiteConfig
 from .errors import Diagnostics
@@ -41,7 +45,7 @@ from .feeds import feed_files
 from .filing import KeywordRules
 from .loaders import _parse_one, load_pages
 from .model import Article, SiteModel, Topic
-from .output import apply_changes
+from .output import apply_changes, updated_token
 from .render import Renderer, SiteRenderer, output_path
 
 EDITS_AT_MOST = 16  # more edited items than this make an ordinary build
@@ -65,7 +69,7 @@ class EditIndex:
            related_current: bool, records: dict[str, RecordEntry]) -> "EditIndex":
         name = {entry.article.path: name for name, entry in records.items() if entry.article is not None}
         learned = config.learn_topics and any(a.topics_inferred for a in model.articles)
-        eligible = related_current and not learned and not _site_templates(config)
+        eligible = related_current and not learned and not templates_may_show_bodies(config)
         return cls(secrets.token_hex(8),
                    {name[a.path]: (a.slug, a.topic_keys, a.topics_inferred) for a in model.articles},
                    {f"feeds:{folder}": (folder, title, tuple(name[a.path] for a in entries))
@@ -73,21 +77,61 @@ class EditIndex:
                    tuple(Topic(t.key, t.name, t.declared) for t in model.topics), eligible)
 
 
-def _site_templates(config: SiteConfig) -> bool:
-    """Whether the site's templates folder holds any file (a template of its own)."""
+# What of an item only its own page and its feeds show (see `render.ArticleView`), and the record
+# that holds it all: a site's template that reads one of these, or reads a field by a name it
+# works out as it renders, may show a body on any page, and turns the shortcut off.
+_BODY_NAMES = frozenset({"body_html", "text", "word_count", "reading_minutes", "article"})
+# Filters and tests that read a field named by their argument (`attr("text")`, `map(attribute=...)`).
+_FIELD_READERS = frozenset({"attr", "map", "selectattr", "rejectattr", "sort", "groupby", "sum", "unique",
+                            "min", "max"})
+
+
+def templates_may_show_bodies(config: SiteConfig) -> bool:
+    """Whether a template in the site's own folder may show an item's body beyond the item's
+    page and feeds. The theme's templates do not; a site's are read for the names above."""
     folder = config.templates_dir
-    return folder is not None and folder.is_dir() and any(path.is_file() for path in folder.rglob("*"))
+    if folder is None or not folder.is_dir():
+        return False
+    environment = jinja2.Environment()
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file():
+            continue
+        try:
+            tree = environment.parse(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, jinja2.TemplateSyntaxError):
+            return True  # the build reports it; no shortcut meanwhile
+        if any(map(_may_read_a_body, tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Test)))):
+            return True
+    return False
+
+
+def _may_read_a_body(node: nodes.Node) -> bool:
+    if isinstance(node, nodes.Getattr):
+        return node.attr in _BODY_NAMES
+    if isinstance(node, nodes.Getitem):  # x["text"], or x[name]: a name worked out when rendering
+        if isinstance(node.arg, nodes.Slice):
+            return False
+        return not isinstance(node.arg, nodes.Const) or node.arg.value in _BODY_NAMES
+    arguments = list(node.args) + [keyword.value for keyword in node.kwargs]
+    if node.name in _FIELD_READERS and not all(isinstance(a, nodes.Const) for a in arguments):
+        return True
+    return any(isinstance(a, nodes.Const) and a.value in _BODY_NAMES for a in arguments)
 
 
 def edited_build(config: SiteConfig, cache: BuildCache, target: Path, changed: dict[str, tuple[int, int]],
-                 templates: Renderer | None = None, search_later: bool = False) -> tuple[list[str], int] | None:
+                 templates: Renderer | None = None, search_later: bool = False, stale_ok: bool = False
+                 ) -> tuple[list[str], int, bool] | None:
     """Write the files that change with the body edits of `changed` (item path -> size and time
-    now), update the cache to match and return the files written and how many pages were made;
-    None, with the output and the cache as they were, when the shortcut does not apply.
+    now), update the cache to match and return the files written, how many pages were made and
+    whether the related items are stale; None, with the output and the cache as they were, when
+    the shortcut does not apply.
 
     `cache` is the last build's (`load_main`), whose state says no page, asset, template, code or
     configuration changed since, and that the items found now are those it read. With search on,
     the search index is the caller's to bring up to date (`search_later`), or the shortcut is off.
+    With `stale_ok` (serve's quick builds, see `build.related_lists`), an edit may change the
+    words related items count: the pages keep the related items of before, and the cache's state
+    says so, which makes the next build an ordinary one that ranks them again.
     """
     index = cache.load_edit_index(config)
     if index is None or not index.eligible or not changed or len(changed) > EDITS_AT_MOST or \
@@ -98,6 +142,7 @@ def edited_build(config: SiteConfig, cache: BuildCache, target: Path, changed: d
         return None  # a draft, or an item the last build did not publish
     cache.load_shards(config, changed)
     entries: dict[str, RecordEntry] = {}
+    stale = False  # whether an edit changed the words related items count
     edited: dict[str, Article] = {}  # item path -> its record as placed, for those whose bytes changed
     for path, (size, mtime_ns) in changed.items():
         old = cache.records.get(path)
@@ -115,8 +160,12 @@ def edited_build(config: SiteConfig, cache: BuildCache, target: Path, changed: d
             continue
         article, problems, terms = _parse_one((Path(path), data), config)
         if article is None or problems != old.problems or terms is None or old.terms is None or \
-                terms.digest != old.terms.digest or not _same_placement(article, old.article):
+                not _same_placement(article, old.article):
             return None
+        if terms.digest != old.terms.digest:
+            if not stale_ok:
+                return None
+            stale = True
         slug, keys, inferred = index.placed[path]
         if inferred and (KeywordRules.from_config(config).file(article.title, article.text)
                          or (config.fallback_topic,)) != keys:
@@ -151,16 +200,20 @@ def edited_build(config: SiteConfig, cache: BuildCache, target: Path, changed: d
         data_digest = digest(rendered.data)
         if cache.files[rendered.path] != data_digest:
             writes[rendered.path] = rendered.data
-    apply_changes(target, writes, [])
+    files = dict(cache.files)
+    files.update((path, digest(data)) for path, data in writes.items())
+    if apply_changes(target, writes, [], token := updated_token(cache.marker, cache.files, files, writes)):
+        cache.marker = token
     # Nothing had changed until the files were written: now the cache takes the edits.
     cache.records.update(entries)
-    cache.state = {**cache.state, "items": {**state_items, **{path: (e.size, e.mtime_ns) for path, e in entries.items()}}}
+    cache.state = {**cache.state, "items": {**state_items, **{path: (e.size, e.mtime_ns) for path, e in entries.items()}},
+                   **({"related_stale": True} if stale else {})}
     for article in edited.values():
         cache.pages[output_path(article.url)] = ""  # made again by the next full build (see above)
     for key, _ in feeds:
         cache.groups[key] = ("", cache.groups[key][1])
-    cache.files.update((path, digest(data)) for path, data in writes.items())
-    return sorted(writes), len(edited)
+    cache.files = files
+    return sorted(writes), len(edited), stale
 
 
 def _same_placement(new: Article, old: Article) -> bool:

@@ -3,17 +3,70 @@
 A failed build removes its half-written folder and leaves the previous output
 as it was. Only a folder newsgen wrote itself (it holds a marker file) is ever
 replaced, so a mistyped `--output` cannot wipe someone's files.
+
+The marker also holds a digest of what the folder holds (each file's path and
+digest: `content_token`). A build that changes the folder writes the new digest
+to the marker before any file, and its build cache records it: a cache that
+records another digest describes the folder as it was before some build (one
+whose cache was not saved yet, say, in another process, or that stopped half
+way), and is not trusted to tell which files are up to date. Two builds of the
+same site write the same marker.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+from collections.abc import Iterable, Mapping
+from functools import reduce
+from operator import xor
 from pathlib import Path
 
 from .errors import NewsgenError
 
 MARKER = ".newsgen-output"
+_MARKER_TEXT = "This folder is written by newsgen build and replaced on each build.\n"
+_TOKEN_LINE = "build "
+
+
+def content_token(files: Mapping[str, str]) -> str:
+    """The digest of a folder's files (path -> digest of the bytes) that its marker holds: the
+    exclusive or of a digest of each entry, so that a build that changes a few files works out
+    the new one from theirs alone (`updated_token`)."""
+    return f"{reduce(xor, map(_entry, files.items()), 0):032x}"
+
+
+def updated_token(token: str, before: Mapping[str, str], after: Mapping[str, str], paths: Iterable[str]) -> str:
+    """The `content_token` of `after`, from `before`'s (`token`), when they differ only at `paths`."""
+    value = int(token, 16)
+    for path in paths:
+        if path in before:
+            value ^= _entry((path, before[path]))
+        if path in after:
+            value ^= _entry((path, after[path]))
+    return f"{value:032x}"
+
+
+def _entry(item: tuple[str, str]) -> int:
+    return int.from_bytes(hashlib.blake2b(f"{item[0]}\0{item[1]}".encode("utf-8"), digest_size=16).digest(), "big")
+
+
+def output_token(folder: Path) -> str | None:
+    """The `content_token` the folder's marker holds; None when it has no marker, or one without
+    a token (written by an older newsgen)."""
+    try:
+        text = (folder / MARKER).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    last = text.rstrip("\n").rpartition("\n")[2]
+    return last[len(_TOKEN_LINE):] if last.startswith(_TOKEN_LINE) else None
+
+
+def _write_marker(folder: Path, token: str) -> None:
+    temporary = folder / f"{MARKER}.tmp-{os.getpid()}"
+    temporary.write_text(f"{_MARKER_TEXT}{_TOKEN_LINE}{token}\n", encoding="utf-8")
+    os.replace(temporary, folder / MARKER)
 
 
 class OutputError(NewsgenError):
@@ -40,6 +93,7 @@ class StagedOutput:
 
     def __init__(self, target: Path):
         self.target = target.absolute()
+        self.token = ""  # the marker's `content_token`: the caller sets it once the files are written
         if self.target.exists() and not self.target.is_dir():
             raise OutputError("the output path exists and is not a folder; choose another --output",
                               self.target)
@@ -77,8 +131,7 @@ class StagedOutput:
             handle.write(data)
 
     def commit(self) -> None:
-        (self.stage / MARKER).write_text("This folder is written by newsgen build and replaced on each build.\n",
-                                         encoding="utf-8")
+        _write_marker(self.stage, self.token)
         old = None
         if self.target.exists():
             old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
@@ -107,8 +160,15 @@ class StagedOutput:
             self.discard()
 
 
-def apply_changes(target: Path, writes: dict[str, bytes], removals: list[str]) -> None:
-    """Update an existing output folder file by file: each write is a rename, never a partial file."""
+def apply_changes(target: Path, writes: dict[str, bytes], removals: list[str], token: str) -> bool:
+    """Update an existing output folder file by file: each write is a rename, never a partial file.
+
+    The marker takes `token`, the folder's `content_token` after the change, first (see the
+    module's text). Returns whether anything changed.
+    """
+    if not writes and not removals:
+        return False
+    _write_marker(target, token)
     for relative, data in writes.items():
         path = safe_join(target, relative)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -126,3 +186,4 @@ def apply_changes(target: Path, writes: dict[str, bytes], removals: list[str]) -
         while parent != target and not any(parent.iterdir()):
             parent.rmdir()
             parent = parent.parent
+    return True
