@@ -668,3 +668,22 @@ def test_a_cache_saved_before_the_output_last_changed_is_not_trusted(tmp_path):
     cold = site / "cold"
     build(config, output=cold, use_cache=False)
     assert snapshot(site / "public") == snapshot(cold)
+
+
+def test_a_body_read_while_another_thread_saves_its_shard_comes_from_memory(tmp_path, monkeypatch):
+    """serve saves the cache in a thread, which reads a shard's bodies into memory and closes its
+    file before replacing it: a body read that overlapped it must not fail."""
+    from newsgen import storage
+    from newsgen.model import Article
+
+    article = Article(path="a.md", title="خبر", slug="خبر", body_html="<p>نص</p>", text="خبر نص")
+    storage.write_bodies(tmp_path / "bodies.pickle", "token", {"a": article})
+    bodies = storage.BodyFile(tmp_path / "bodies.pickle", "token")
+    read_body = storage._read_body
+
+    def meanwhile_saved(handle, *where):
+        bodies.read()  # the other thread: every body in memory, the file closed
+        return read_body(handle, *where)
+
+    monkeypatch.setattr(storage, "_read_body", meanwhile_saved)
+    assert bodies.get("a") == ("<p>نص</p>".encode(), "خبر نص".encode())

@@ -136,6 +136,10 @@ class BodyFile:
             start, html_size, text_size = self._open()[name]
             return _read_body(self._file, self._start + start, html_size, text_size)
         except Exception:
+            # serve saves the cache in another thread, which `read`s every body into memory before
+            # it replaces the file, then closes it: a read that overlapped finds them there.
+            if self._bodies is not None:
+                return self._bodies[name]
             raise self._broken() from None
 
     def read(self) -> None:
