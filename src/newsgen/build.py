@@ -450,7 +450,9 @@ def _write_changes(target: Path, results: list[PageResult], assets: dict[str, Pa
         if path not in files:
             files[path] = cache.files[path]
     removals = sorted(set(cache.files) - set(files))
-    if apply_changes(target, writes, removals, token := content_token(files)):
+    # Every file not written or removed keeps its digest: the marker's changes with theirs alone.
+    if apply_changes(target, writes, removals, token := updated_token(cache.marker, cache.files, files,
+                                                                      [*writes, *removals])):
         cache.marker = token
         finish(target)
     return sorted(writes) + removals
