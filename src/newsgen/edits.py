@@ -1,8 +1,7 @@
 """Builds after a few items' bodies were edited: only the files that show those bodies are made again.
 
-Editors fix a typo or add a paragraph far more often than they retitle, redate or retag an item.
-Such an edit changes the item's own page and any feed it is in (feeds carry the full text), and
-nothing else: list pages, the home page and related items show headlines, dates, topics and
+An edit that fixes a typo or adds a paragraph changes the item's own page and any feed it is in
+(feeds carry the full text), and nothing else: list pages, the home page and related items show headlines, dates, topics and
 summaries, never a body. A build that sees only such edits skips reading the archive's records
 and deriving the site model: it reads the edited items' records, those of the items their pages
 link to as related, and those of the feeds they are in, and makes just those files.
@@ -21,7 +20,8 @@ the build is an ordinary one:
   learn from the items' texts;
 - each edited item was published by that build from the file as it was then, parses without
   a new problem, and keeps everything but its body: headline, slug, dates, topics, summary,
-  fields, and the words related items count (the first 2,500 characters of the body).
+  fields, and the words related items count (the headline and the first 2,500 characters of
+  the body; `serve`'s quick builds may change them, see `edited_build`).
 
 The pages the shortcut makes again keep no fingerprint (see `build.Fingerprints`), so the next
 full build makes them again too. Pages it does not make keep their fingerprint: it names the
@@ -43,7 +43,7 @@ from .config import SiteConfig
 from .errors import Diagnostics
 from .feeds import feed_files
 from .filing import KeywordRules
-from .loaders import _parse_one, load_pages
+from .loaders import load_pages, parse_item
 from .model import Article, SiteModel, Topic
 from .output import apply_changes, updated_token
 from .render import Renderer, SiteRenderer, output_path
@@ -158,7 +158,7 @@ def edited_build(config: SiteConfig, cache: BuildCache, target: Path, changed: d
         if content == old.content:
             entries[path] = replace(old, size=size, mtime_ns=mtime_ns)
             continue
-        article, problems, terms = _parse_one((Path(path), data), config)
+        article, problems, terms = parse_item((Path(path), data), config)
         if article is None or problems != old.problems or terms is None or old.terms is None or \
                 not _same_placement(article, old.article):
             return None

@@ -185,11 +185,12 @@ def _read_one(job: tuple[str, str | None], config: SiteConfig, to_send: bool = F
     content = digest(data)
     if content == known:
         return content, None
-    article, problems, terms = _parse_one((Path(name), data), config)
+    article, problems, terms = parse_item((Path(name), data), config)
     return content, (encoded_bodies(article) if to_send and article is not None else article, problems, terms)
 
 
-def _parse_one(job: tuple[Path, bytes], config: SiteConfig):
+def parse_item(job: tuple[Path, bytes], config: SiteConfig) -> tuple[Article | None, list, TermCounts | None]:
+    """An item file's bytes to its record, the problems found and its term counts."""
     path, data = job
     diagnostics = Diagnostics()
     article = load_article(path, config, diagnostics, data)
