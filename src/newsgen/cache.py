@@ -226,7 +226,7 @@ class BuildCache:
     #
     # A build that changes a few pages (an edit of a body, the news sitemap of an unchanged site)
     # writes what it changed in the pages, files, groups and items it read to a small journal
-    # beside the main file, rather than the main file again (some 3.5 MB at 10,000 items). The
+    # beside the main file, rather than the main file again (some 4.5 MB at 10,000 items). The
     # journal names the main file it goes with by a token; the next build reads both. One that
     # changes anything else, or more than `JOURNAL_AT_MOST` entries, writes the main file anew
     # under a new token and deletes the journal. A journal that cannot be read discards the
