@@ -15,8 +15,8 @@ from .feeds import NewsArchive, feed_files, feed_lists, news_sitemaps, resolve_b
 from .loaders import load_articles, load_pages, scan_item_files
 from .model import SiteModel
 from .cache import BuildCache, RecordEntry, TemplateCode, code_digest, config_digest, digest, tree_digest
-from .edits import EditIndex, edited_build
-from .output import StagedOutput, apply_changes, content_token, output_token, updated_token
+from .edits import EditedFiles, EditIndex, edited_build
+from .output import StagedOutput, content_token, output_token, update_output
 from .parallel import map_forked, worker_count
 from .render import MORE_ITEMS, THEME, PageJob, Renderer, RenderedFile, SiteRenderer, output_path
 from .site import build_site_model
@@ -179,7 +179,7 @@ def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_ti
         return None
     changed = {name: value for name, value in items.items() if state["items"][name] != value}
     edited = edited_build(config, cache, target, changed, templates, search_later, stale_ok) if changed \
-        else ([], 0, False)
+        else EditedFiles([], 0, False)
     if edited is None:
         return None
     news = list(news_sitemaps(state["news"], config, build_time))
@@ -187,9 +187,7 @@ def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_ti
     removals = sorted({path for path in cache.files if path.startswith("sitemap-news")} - {f.path for f in news})
     files = {path: value for path, value in cache.files.items() if path not in removals}
     files.update((f.path, digest(f.data)) for f in news)
-    if apply_changes(target, writes, removals, token := updated_token(cache.marker, cache.files, files,
-                                                                      [*writes, *removals])):
-        cache.marker = token
+    cache.marker = update_output(target, writes, removals, cache.marker, cache.files, files)
     cache.files = files
     articles, topics, undated = state["report"]
     details = [f"{len(changed)} item files changed in their bodies only: their pages, their feeds and the "
@@ -198,8 +196,8 @@ def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_ti
                "was made again"]
     return BuildReport(items=articles, pages=sum(1 for path in files if path.endswith(".html")), topics=topics,
                        undated=undated, files=len(files), warnings=list(state["warnings"]),
-                       changed=sorted(edited[0] + list(writes) + removals), rendered=edited[1],
-                       details=details, related_stale=edited[2])
+                       changed=sorted(edited.written + list(writes) + removals), rendered=edited.pages,
+                       details=details, related_stale=edited.stale)
 
 
 def _describes(cache: BuildCache, target: Path) -> bool:
@@ -450,10 +448,8 @@ def _write_changes(target: Path, results: list[PageResult], assets: dict[str, Pa
         if path not in files:
             files[path] = cache.files[path]
     removals = sorted(set(cache.files) - set(files))
-    # Every file not written or removed keeps its digest: the marker's changes with theirs alone.
-    if apply_changes(target, writes, removals, token := updated_token(cache.marker, cache.files, files,
-                                                                      [*writes, *removals])):
-        cache.marker = token
+    cache.marker = update_output(target, writes, removals, cache.marker, cache.files, files)
+    if writes or removals:
         finish(target)
     return sorted(writes) + removals
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import jinja2
 from jinja2 import nodes
@@ -45,12 +46,20 @@ from .feeds import feed_files
 from .filing import KeywordRules
 from .loaders import load_pages, parse_item
 from .model import Article, SiteModel, Topic
-from .output import apply_changes, updated_token
+from .output import update_output
 from .render import Renderer, SiteRenderer, output_path
 
 EDITS_AT_MOST = 16  # more edited items than this make an ordinary build
 _BODY = {"body_html", "text", "word_count"}  # what only an item's own page and its feeds show
 _PLACEMENT = tuple(f.name for f in fields(Article) if f.name not in _BODY)
+
+
+class EditedFiles(NamedTuple):
+    """What `edited_build` did."""
+
+    written: list[str]  # output paths
+    pages: int  # item pages made again
+    stale: bool  # whether the related items on them are of before the edits
 
 
 @dataclass(frozen=True)
@@ -120,11 +129,10 @@ def _may_read_a_body(node: nodes.Node) -> bool:
 
 def edited_build(config: SiteConfig, cache: BuildCache, target: Path, changed: dict[str, tuple[int, int]],
                  templates: Renderer | None = None, search_later: bool = False, stale_ok: bool = False
-                 ) -> tuple[list[str], int, bool] | None:
+                 ) -> EditedFiles | None:
     """Write the files that change with the body edits of `changed` (item path -> size and time
-    now), update the cache to match and return the files written, how many pages were made and
-    whether the related items are stale; None, with the output and the cache as they were, when
-    the shortcut does not apply.
+    now), update the cache to match and say what was done; None, with the output and the cache
+    as they were, when the shortcut does not apply.
 
     `cache` is the last build's (`load_main`), whose state says no page, asset, template, code or
     configuration changed since, and that the items found now are those it read. With search on,
@@ -193,17 +201,14 @@ def edited_build(config: SiteConfig, cache: BuildCache, target: Path, changed: d
     made = [renderer.render_article(article.slug) for article in edited.values()]
     for key, (folder, title, paths) in feeds:
         made += feed_files(folder, title, [articles[path] for path in paths], model, config)
-    writes = {}
+    writes, files = {}, dict(cache.files)
     for rendered in made:
-        if rendered.path not in cache.files:
+        if rendered.path not in files:
             return None
         data_digest = digest(rendered.data)
-        if cache.files[rendered.path] != data_digest:
-            writes[rendered.path] = rendered.data
-    files = dict(cache.files)
-    files.update((path, digest(data)) for path, data in writes.items())
-    if apply_changes(target, writes, [], token := updated_token(cache.marker, cache.files, files, writes)):
-        cache.marker = token
+        if files[rendered.path] != data_digest:
+            writes[rendered.path], files[rendered.path] = rendered.data, data_digest
+    cache.marker = update_output(target, writes, [], cache.marker, cache.files, files)
     # Nothing had changed until the files were written: now the cache takes the edits.
     cache.records.update(entries)
     cache.state = {**cache.state, "items": {**state_items, **{path: (e.size, e.mtime_ns) for path, e in entries.items()}},
@@ -213,7 +218,7 @@ def edited_build(config: SiteConfig, cache: BuildCache, target: Path, changed: d
     for key, _ in feeds:
         cache.groups[key] = ("", cache.groups[key][1])
     cache.files = files
-    return sorted(writes), len(edited), stale
+    return EditedFiles(sorted(writes), len(edited), stale)
 
 
 def _same_placement(new: Article, old: Article) -> bool:

@@ -160,6 +160,15 @@ class StagedOutput:
             self.discard()
 
 
+def update_output(target: Path, writes: dict[str, bytes], removals: list[str], marker: str,
+                  before: Mapping[str, str], after: Mapping[str, str]) -> str:
+    """`apply_changes`, from the folder's files as they were (`before`, path -> digest) to `after`,
+    whose only differences are `writes` and `removals`; `marker` is the folder's `content_token`
+    before, and the one after is returned."""
+    token = updated_token(marker, before, after, [*writes, *removals])
+    return token if apply_changes(target, writes, removals, token) else marker
+
+
 def apply_changes(target: Path, writes: dict[str, bytes], removals: list[str], token: str) -> bool:
     """Update an existing output folder file by file: each write is a rename, never a partial file.
 
