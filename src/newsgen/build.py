@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 from .config import SiteConfig
 from .errors import Diagnostics, Problem
 from .feeds import NewsArchive, feed_files, feed_lists, news_sitemaps, resolve_build_time, robots, sitemap_urls, sitemaps
-from .loaders import load_articles, load_pages, scan_item_files
+from .loaders import load_articles, load_pages, published, scan_item_files
 from .model import SiteModel
 from .cache import BuildCache, RecordEntry, TemplateCode, code_digest, config_digest, digest, tree_digest
 from .edits import EditedFiles, EditIndex, edited_build
@@ -515,10 +515,9 @@ class SiteBuilder:
 
     def _model_of(self, records: dict[str, RecordEntry]) -> SiteModel:
         """The site model of records read before (as `load_site` derives it)."""
-        articles = [entry.article for entry in records.values()
-                    if entry.article is not None and (self.drafts or not entry.article.draft)]
         diagnostics = Diagnostics()
-        return build_site_model(articles, load_pages(self.config, diagnostics), self.config, diagnostics)
+        return build_site_model(published(records.values(), self.drafts), load_pages(self.config, diagnostics),
+                                self.config, diagnostics)
 
     def _defer(self, work: Callable[[], None]) -> None:
         assert self._later is not None

@@ -48,6 +48,7 @@ from .loaders import load_pages, parse_item
 from .model import Article, SiteModel, Topic
 from .output import update_output
 from .render import Renderer, SiteRenderer, output_path
+from .site import inferred_topics
 
 EDITS_AT_MOST = 16  # more edited items than this make an ordinary build
 _BODY = {"body_html", "text", "word_count"}  # what only an item's own page and its feeds show
@@ -175,9 +176,8 @@ def edited_build(config: SiteConfig, cache: BuildCache, target: Path, changed: d
                 return None
             stale = True
         slug, keys, inferred = index.placed[path]
-        if inferred and (KeywordRules.from_config(config).file(article.title, article.text)
-                         or (config.fallback_topic,)) != keys:
-            return None
+        if inferred and inferred_topics(article, config, KeywordRules.from_config(config)) != keys:
+            return None  # filed by keyword, and the words of its body changed the filing
         entries[path] = RecordEntry(size, mtime_ns, content, article, problems, terms)
         edited[path] = _placed(article, index.placed[path])
     if cache.related is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 
 from .arabic import normalize
@@ -112,13 +113,19 @@ def file_articles(articles: list[Article], config: SiteConfig,
         if tuple(keys) != article.topic_keys or article.topics_inferred != (not keys):
             article = replace(article, topic_keys=tuple(keys), topics_inferred=not keys)
         filed.append(article)
-    # Items without topics: the learned filing when it is confident, else keyword rules, else the fallback.
     learned = learned_filing(filed, config)
     for i, article in enumerate(filed):
         if article.topics_inferred:
-            keys = (learned(article) if learned else ()) or rules.file(article.title, article.text)
-            filed[i] = replace(article, topic_keys=tuple(keys) or (config.fallback_topic,))
+            filed[i] = replace(article, topic_keys=inferred_topics(article, config, rules, learned))
     return filed, undeclared
+
+
+def inferred_topics(article: Article, config: SiteConfig, rules: KeywordRules,
+                    learned: Callable[[Article], tuple[str, ...]] | None = None) -> tuple[str, ...]:
+    """The topics of an item without any: the learned filing's when it is confident, else the
+    keyword rules', else the fallback topic."""
+    keys = (learned(article) if learned else ()) or rules.file(article.title, article.text)
+    return tuple(keys) or (config.fallback_topic,)
 
 
 def _topics(articles: list[Article], config: SiteConfig, undeclared: dict[str, str]) -> list[Topic]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from ..cache import RecordEntry, digest
 from ..config import SiteConfig
@@ -135,15 +135,18 @@ def load_articles(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool 
         else:
             current[key] = RecordEntry(stat.st_size, stat.st_mtime_ns, content, *parsed)
 
-    articles = []
     for entry in current.values():
         diagnostics.problems.extend(entry.problems)
-        if entry.article is not None and (drafts or not entry.article.draft):
-            articles.append(entry.article)
+    articles = published(current.values(), drafts)
     if records is not None:
         records.clear()
         records.update(current)
     return articles
+
+
+def published(entries: Iterable[RecordEntry], drafts: bool = False) -> list[Article]:
+    """The articles of the records that are published (drafts too when asked)."""
+    return [entry.article for entry in entries if entry.article is not None and (drafts or not entry.article.draft)]
 
 
 PARALLEL_FROM = 300  # below this, starting worker processes costs more than it saves
