@@ -495,12 +495,18 @@ def test_an_edit_past_the_words_counted_remakes_only_the_items_page_and_its_feed
     assert snapshot(site / "public") == snapshot(cold)
 
 
+def rewrite(path: Path, old: str, new: str) -> None:
+    path.write_text(path.read_text("utf-8").replace(old, new, 1), "utf-8")
+
+
 @pytest.mark.parametrize("change, why", [
     (lambda site: edit_body(site / "items" / "05.md", "كلمات جديدة في أول الخبر", at_start=True),
-     "the words related items count changed"),
-    (lambda site: (site / "items" / "05.md").write_text(
-        (site / "items" / "05.md").read_text("utf-8").replace("خبر اليوم 5", "عنوان جديد"), "utf-8"),
-     "the headline changed"),
+     "the summary (the first paragraph) and the words related items count changed"),
+    (lambda site: rewrite(site / "items" / "05.md", "فقرة رقم 20 عن", "فقرة رقم 20 جديدة عن"),
+     "the words related items count changed (within the first 2,500 characters), not the summary"),
+    (lambda site: rewrite(site / "items" / "05.md", "خبر اليوم 5", "عنوان جديد"), "the headline changed"),
+    (lambda site: rewrite(site / "items" / "05.md", "topics:", "author: كاتب جديد\ntopics:"),
+     "a field changed (the author), not the words"),
 ])
 def test_edits_the_shortcut_cannot_take_make_an_ordinary_build(tmp_path, change, why):
     site, config = edited_site(tmp_path)
@@ -687,3 +693,21 @@ def test_a_body_read_while_another_thread_saves_its_shard_comes_from_memory(tmp_
 
     monkeypatch.setattr(storage, "_read_body", meanwhile_saved)
     assert bodies.get("a") == ("<p>نص</p>".encode(), "خبر نص".encode())
+
+
+def test_an_item_filed_by_keyword_takes_the_shortcut_unless_its_words_file_it_elsewhere(tmp_path):
+    """Without learned filing, an untagged item is filed by the keywords of its whole text: words
+    added past those related items count can still move it to another topic."""
+    site = write_site(tmp_path, {"untagged.md": item_text("خبر بلا قسم", LONG_BODY, date="2024-03-15"),
+                                 "tagged.md": item_text("خبر رياضي", "مباراة المنتخب", "[sport]", "2024-03-14")},
+                      config=CONFIG.format(digits="western") + "\n[filing]\nlearn = false\n")
+    config = load_config(site / "site.toml")
+    build(config)
+    untagged = site / "items" / "untagged.md"
+    edit_body(untagged, "فقرة أضيفت في آخر الخبر.")
+    assert "in their bodies only" in build(config).details[0]  # still filed under economy
+    edit_body(untagged, " ".join(["مباراة منتخب"] * 80))  # now more about sport than economy
+    assert "in their bodies only" not in " ".join(build(config).details)
+    cold = site / "cold"
+    build(config, output=cold, use_cache=False)
+    assert snapshot(site / "public") == snapshot(cold)
