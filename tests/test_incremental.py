@@ -711,3 +711,49 @@ def test_an_item_filed_by_keyword_takes_the_shortcut_unless_its_words_file_it_el
     cold = site / "cold"
     build(config, output=cold, use_cache=False)
     assert snapshot(site / "public") == snapshot(cold)
+
+
+def _body_in_a_forked_process_after_saving(config, key: str, name: str, edited: str, *, opened: bool) -> str:
+    """What a process forked before the records are saved reads of `name`'s body afterwards (as
+    a build's page workers do while the main process saves, `edited` having gone): its
+    text, or the error. `opened`: the build opened the changed shards' body files first."""
+    cache = BuildCache.load(config, key)
+    del cache.records[edited]  # deleted: its shard is saved again
+    if opened:
+        cache.open_changed_bodies()
+    saved, go = os.pipe()
+    answer_read, answer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: waits for the save, then reads
+        os.read(saved, 1)
+        try:
+            text = cache.records[name].article.text
+        except Exception as exc:  # noqa: BLE001  (sent to the parent whatever it is)
+            text = f"error: {exc}"
+        os.write(answer, text.encode("utf-8"))
+        os._exit(0)
+    cache.save_records(config)
+    os.write(go, b"x")
+    os.waitpid(pid, 0)
+    os.close(answer)
+    return os.read(answer_read, 1 << 16).decode("utf-8")
+
+
+def test_processes_forked_before_a_shard_is_saved_read_its_bodies_from_the_file_they_forked_on(tmp_path):
+    from newsgen.cache import _shard_of
+
+    from newsgen.cache import SHARDS
+
+    # One more item than shards: two share one.
+    site = write_site(tmp_path, {f"{i}.md": item_text(f"خبر {i}", f"نص الخبر رقم {i}") for i in range(SHARDS + 1)})
+    config = load_config(site / "site.toml")
+    build(config)
+    key = cache_key(config, drafts=False)
+    names = sorted(BuildCache.load(config, key).records)
+    edited, name = next((a, b) for a in names for b in names if a != b and _shard_of(a) == _shard_of(b))
+    expected = BuildCache.load(config, key).records[name].article.text
+    assert "نص الخبر رقم" in expected
+    assert "changed or broke" in _body_in_a_forked_process_after_saving(config, key, name, edited, opened=False)
+    shutil.rmtree(site / ".newsgen-cache")  # the deleted record back
+    build(config)
+    assert _body_in_a_forked_process_after_saving(config, key, name, edited, opened=True) == expected

@@ -228,6 +228,8 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
     fingerprints = prints.pages
     incremental = bool(cache.files) and _describes(cache, target)
     pending = [job for job in jobs if not incremental or not _unchanged(job, fingerprints, cache)]
+    if save_records:
+        cache.open_changed_bodies()  # make_others saves them while forked processes render pages
     feeds = feed_lists(model, config)
     groups = site_file_groups(model, config, renderer, prints, feeds)
     made: dict[str, tuple[str, tuple[str, ...]]] = {}  # group key -> (fingerprint, its files)

@@ -302,15 +302,7 @@ class BuildCache:
         they were saved: a build does it while its pages render, `save` the rest at its end."""
         path = self.location(config)
         path.parent.mkdir(parents=True, exist_ok=True)
-        shards: dict[int, list[tuple[str, RecordEntry]]] = {}
-        for name, entry in (self.records if records is None else records).items():
-            shards.setdefault(_shard_of(name), []).append((name, entry))
-        for shard in sorted(self._loaded):
-            entries = shards.get(shard, [])
-            saved = self._saved_shards.get(shard)
-            if saved is not None and len(saved) == len(entries) and all(
-                    a[0] == b[0] and a[1] is b[1] for a, b in zip(saved, entries)):
-                continue
+        for shard, entries in self._changed_shards(records):
             previous = self._body_files.pop(shard, None)
             if previous is not None:
                 previous.read()  # articles read from it may still want their bodies once it is replaced
@@ -323,6 +315,29 @@ class BuildCache:
             token, terms = self.terms
             write_pickle(path.with_name(TERMS_FILE), (self.key, token, "\n".join(terms).encode("utf-8")))
             self._saved_terms = (token, len(terms))
+
+    def _changed_shards(self, records: dict[str, RecordEntry] | None = None
+                        ) -> list[tuple[int, list[tuple[str, RecordEntry]]]]:
+        """The loaded shards whose records are not the ones saved, with their records now."""
+        shards: dict[int, list[tuple[str, RecordEntry]]] = {}
+        for name, entry in (self.records if records is None else records).items():
+            shards.setdefault(_shard_of(name), []).append((name, entry))
+        changed = []
+        for shard in sorted(self._loaded):
+            entries = shards.get(shard, [])
+            saved = self._saved_shards.get(shard)
+            if saved is None or len(saved) != len(entries) or not all(
+                    a[0] == b[0] and a[1] is b[1] for a, b in zip(saved, entries)):
+                changed.append((shard, entries))
+        return changed
+
+    def open_changed_bodies(self) -> None:
+        """Open the body files that saving the records will replace, before processes are forked
+        that may read from them while it does: a handle opened before stays on the file it opened."""
+        for shard, _ in self._changed_shards():
+            bodies = self._body_files.get(shard)
+            if bodies is not None:
+                bodies.open()
 
 
 @contextmanager

@@ -142,6 +142,14 @@ class BodyFile:
                 return self._bodies[name]
             raise self._broken() from None
 
+    def open(self) -> None:
+        """Open the file now, as processes forked later will read it (see `BuildCache.open_changed_bodies`)."""
+        if self._bodies is None:
+            try:
+                self._open()
+            except Exception:
+                raise self._broken() from None
+
     def read(self) -> None:
         """Read every body of the file into memory (before the file is replaced)."""
         if self._bodies is None:
