@@ -291,8 +291,8 @@ def test_an_edit_that_leaves_the_words_counted_keeps_the_related_items_unranked(
     config = load_config(site / "site.toml")
     build(config)
     ranked = []
-    original = newsgen.related.related_items
-    monkeypatch.setattr(newsgen.related, "related_items", lambda *a, **k: ranked.append(1) or original(*a, **k))
+    original = newsgen.related.related_ranking
+    monkeypatch.setattr(newsgen.related, "related_ranking", lambda *a, **k: ranked.append(1) or original(*a, **k))
     page = site / "public/articles/خبر-أول/index.html"
     short_body = "البنك المركزي يرفع الفائدة اليوم"
     (site / "items" / "a.md").write_text(item_text("خبر أول", short_body), "utf-8")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pickle
 import random
 from collections import Counter
+from dataclasses import replace
+from unittest import mock
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -242,3 +244,73 @@ def test_a_vocabulary_kept_across_edits_gives_what_a_fresh_one_gives():
     counts[edited.path] = terms.TermCounts.pack(terms_of(edited.title, text))
     assert related_items(model, term_counts=counts, vocabulary=vocabulary) == related_items(model)
     assert "كلمه" in vocabulary.ids or "جديده" in vocabulary.ids  # the new words were added
+
+
+@st.composite
+def rankings_and_edits(draw):
+    """Documents over a few words, so that weights tie and posting lists reach their cap (made
+    small here), then edits that keep every document's words: topics, headlines, the order."""
+    size = draw(st.integers(2, 30))
+    words = st.dictionaries(st.sampled_from("abcde"), st.integers(1, 2), min_size=1, max_size=3)
+    documents = [Counter(draw(words)) for _ in range(size)]
+    topics = [tuple(draw(st.lists(st.sampled_from("xyz"), max_size=2))) for _ in range(size)]
+    titles = [draw(st.sampled_from(["t1", "t2", f"own{i}"])) for i in range(size)]
+    edits = []
+    for _ in range(draw(st.integers(1, 3))):
+        row = draw(st.integers(0, size - 1))
+        kind = draw(st.sampled_from(["topics", "title", "move", "swap"]))
+        value = draw(st.integers(0, size - 1))
+        edits.append((kind, row, value, tuple(draw(st.lists(st.sampled_from("xyz"), max_size=2)))))
+    return documents, topics, titles, edits
+
+
+@settings(max_examples=200, deadline=None)
+@given(rankings_and_edits())
+def test_ranking_again_after_edits_that_keep_the_words_is_ranking_afresh(case):
+    documents, topics, titles, edits = case
+    with mock.patch.object(related, "POSTING_CAP", 3):  # lists that reach their cap, with ties at its end
+        paths = [f"items/{i}.md" for i in range(len(documents))]
+        words = [f"words of {i}" for i in range(len(documents))]  # the counts never change here
+        previous = related.rank(documents, paths, words, titles, topics, limit=2)
+        for kind, row, value, new_topics in edits:
+            rows = list(range(len(paths)))
+            if kind == "topics":
+                topics = [new_topics if r == row else t for r, t in enumerate(topics)]
+            elif kind == "title":
+                titles = [titles[value] if r == row else t for r, t in enumerate(titles)]
+            elif kind == "move":  # a date edit: one item elsewhere in the order
+                rows.insert(value, rows.pop(row))
+            else:
+                rows[row], rows[value] = rows[value], rows[row]
+            documents, paths, words, titles, topics = ([part[r] for r in rows]
+                                                       for part in (documents, paths, words, titles, topics))
+            again = related.rank(documents, paths, words, titles, topics, limit=2, previous=previous)
+            assert again.found == related.rank(documents, paths, words, titles, topics, limit=2).found
+            previous = again
+
+
+def test_ranking_again_ranks_only_what_an_edit_reaches(monkeypatch):
+    # Two stories with no word in common: an edit in one cannot change the other's results.
+    documents = [Counter({"dam": 2, "nile": 1, f"d{i % 3}": 1}) for i in range(12)] + \
+        [Counter({"cup": 2, "goal": 1, f"c{i % 3}": 1}) for i in range(12)]
+    paths = [f"items/{i}.md" for i in range(len(documents))]
+    words = [f"words of {i}" for i in range(len(documents))]
+    titles = [f"title {i}" for i in range(len(documents))]
+    topics = [("economy",)] * 12 + [("sport",)] * 12
+    first = related.rank(documents, paths, words, titles, topics, limit=3)
+    ranked = []
+    rows = related._similar_rows
+    monkeypatch.setattr(related, "_similar_rows", lambda m, p, owners, *rest: ranked.append(owners.tolist()) or
+                        rows(m, p, owners, *rest))
+    topics[2] = ("economy", "sport")
+    again = related.rank(documents, paths, words, titles, topics, limit=3, previous=first)
+    assert ranked == [list(range(12))]
+    assert again.found == related.rank(documents, paths, words, titles, topics, limit=3).found
+    order = list(range(24))
+    order.insert(20, order.pop(3))  # item 3 after item 19 (its date moved), the rest in order
+    documents, paths, words, titles, topics = ([part[r] for r in order]
+                                               for part in (documents, paths, words, titles, topics))
+    ranked.clear()
+    again = related.rank(documents, paths, words, titles, topics, limit=3, previous=again)
+    assert ranked == [[r for r in range(24) if order[r] < 12]]
+    assert again.found == related.rank(documents, paths, words, titles, topics, limit=3).found

@@ -221,7 +221,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
                  if key not in before or before[key].article is not entry.article)
     loaded = time.perf_counter()
 
-    related, stale = related_lists(model, cache, stale_ok=quick)
+    related, stale = related_lists(model, cache, config, stale_ok=quick)
     renderer = SiteRenderer(model, config, templates, related=related)
     jobs = list(renderer.jobs())
     prints = Fingerprints.of(model, config, jobs, cache)
@@ -357,7 +357,7 @@ def render_pages(jobs: list[PageJob], handle: Callable[[RenderedFile], PageResul
     return results + map_forked(lambda job: handle(job.render()), rest, workers, progress, meanwhile)
 
 
-def related_lists(model: SiteModel, cache: BuildCache, *, stale_ok: bool = False
+def related_lists(model: SiteModel, cache: BuildCache, config: SiteConfig, *, stale_ok: bool = False
                   ) -> tuple[dict[str, tuple[str, ...]], bool]:
     """Related items of every article, from the cache when nothing they depend on changed;
     and whether they are stale.
@@ -368,6 +368,8 @@ def related_lists(model: SiteModel, cache: BuildCache, *, stale_ok: bool = False
     text shorter than they are counted in) keeps them. With `stale_ok`, the previous lists
     serve while they still name only items of the site and cover every item (an edit, not an
     addition); the cache keeps saying they are out of date, so the next build ranks them again.
+    After an edit of topics or dates alone, only the items it can change are ranked again, from
+    the cache's `related.Ranking`.
     """
     entries = {entry.article.path: entry for entry in cache.records.values() if entry.article}
     key = digest(str(MORE_ITEMS), *(f"{a.path}\0{_ranked_digest(entries[a.path])}\0{a.slug}\0{a.topic_keys}"
@@ -379,7 +381,7 @@ def related_lists(model: SiteModel, cache: BuildCache, *, stale_ok: bool = False
         if len(previous) == len(model.articles) and all(
                 a.slug in previous and all(s in model.by_slug for s in previous[a.slug]) for a in model.articles):
             return previous, True
-    from .related import Vocabulary, related_items  # numpy: imported only by builds that rank them
+    from .related import Vocabulary, related_ranking  # numpy: imported only by builds that rank them
     vocabulary = cache.vocabulary
     if not isinstance(vocabulary, Vocabulary):
         token, terms = cache.terms or (None, ())
@@ -392,8 +394,9 @@ def related_lists(model: SiteModel, cache: BuildCache, *, stale_ok: bool = False
             entry = cache.records[name] = replace(entry, term_ids=(vocabulary.token, vocabulary.ids_of(entry.terms)))
         counts[entry.article.path] = entry.terms
         known[entry.article.path] = entry.term_ids[1]
-    related = related_items(model, MORE_ITEMS, term_counts=counts, vocabulary=vocabulary, term_ids=known)
-    if len(vocabulary.terms) > 2 * vocabulary.in_use + 1000:
+    related, cache.ranking = related_ranking(model, MORE_ITEMS, term_counts=counts, vocabulary=vocabulary,
+                                             term_ids=known, previous=cache.load_ranking(config))
+    if vocabulary.in_use and len(vocabulary.terms) > 2 * vocabulary.in_use + 1000:
         # Terms of items since edited or deleted pile up: the next ranking looks every item's up
         # again, in a new vocabulary.
         vocabulary = cache.vocabulary = Vocabulary()

@@ -111,6 +111,10 @@ class BuildCache:
     # that only such a build reads; `state["edit_index"]` names the one that goes with the state.
     edit_index: object | None = field(default=None, repr=False)
     _saved_edit_index: object | None = field(default=None, repr=False)
+    # The last ranking of related items (`related.Ranking`), which the next ranks again from
+    # after an edit of topics or dates; in a file of its own, read only by a build that ranks.
+    ranking: object | None = field(default=None, repr=False)
+    _saved_ranking: object | None = field(default=None, repr=False)
     # What is on disk now: each shard's (path, entry) pairs; the main file's token, its journaled
     # parts and the rest (see `_journaled`, `_fixed`); and the changes its journal holds.
     _saved_shards: dict[int, list[tuple[str, RecordEntry]]] = field(default_factory=dict, repr=False)
@@ -222,6 +226,18 @@ class BuildCache:
         token = (self.state or {}).get("edit_index")
         return self.edit_index if token is not None and getattr(self.edit_index, "token", None) == token else None
 
+    def load_ranking(self, config: SiteConfig):
+        """The `related.Ranking` of the last build that ranked related items; None when there is none."""
+        if self.ranking is None:
+            try:
+                with open(self.location(config).with_name(RANKING_FILE), "rb") as handle, _unpickling():
+                    stored_key, ranking = pickle.load(handle)
+            except Exception:  # missing or broken: every item is ranked
+                return None
+            if stored_key == self.key:
+                self.ranking = self._saved_ranking = ranking
+        return self.ranking
+
     # -- The main file and its journal ------------------------------------------------------------
     #
     # A build that changes a few pages (an edit of a body, the news sitemap of an unchanged site)
@@ -280,6 +296,9 @@ class BuildCache:
         if self.edit_index is not None and self.edit_index is not self._saved_edit_index:
             write_pickle(path.with_name(EDIT_INDEX_FILE), (self.key, self.edit_index))
             self._saved_edit_index = self.edit_index
+        if self.ranking is not None and self.ranking is not self._saved_ranking:
+            write_pickle(path.with_name(RANKING_FILE), (self.key, self.ranking))
+            self._saved_ranking = self.ranking
         ignore = path.parent / ".gitignore"
         if not ignore.exists():
             ignore.write_text("*\n", encoding="utf-8")
@@ -356,6 +375,7 @@ def _unpickling():
 SHARDS = 128
 TERMS_FILE = "terms.pickle"
 EDIT_INDEX_FILE = "edits.pickle"
+RANKING_FILE = "ranking.pickle"
 JOURNAL_FILE = "journal.pickle"
 JOURNAL_AT_MOST = 1000  # changed entries a journal holds before the main file is written again
 

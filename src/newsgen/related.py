@@ -77,6 +77,13 @@ class SparseRows:
         return SparseRows(self.indptr[start:stop + 1] - begin, self.indices[begin:end], self.data[begin:end],
                           self.width)
 
+    def take(self, rows: np.ndarray) -> SparseRows:
+        """The given rows, in that order, as a matrix of their own."""
+        begin, lengths = self.indptr[rows], np.diff(self.indptr)[rows]
+        positions, _ = _expand(begin, lengths)
+        return SparseRows(np.concatenate(([0], np.cumsum(lengths))), self.indices[positions], self.data[positions],
+                          self.width)
+
     def row(self, r: int) -> tuple[list, list]:
         """The columns and values of row r."""
         begin, end = self.indptr[r], self.indptr[r + 1]
@@ -208,7 +215,7 @@ class Vocabulary:
         self.ids.update(zip(terms, range(len(terms))))
         self._terms: list[str] = list(terms)
         self.token = token or secrets.token_hex(8)
-        self.in_use = 0  # how many terms the documents last ranked have
+        self.in_use = 0  # how many terms the documents last ranked have (0: none ranked with it yet)
         self._columns: tuple[np.ndarray, tuple[str, ...]] | None = None
         self._titles: dict[str, str] = {}
 
@@ -314,7 +321,12 @@ def inverted_index(vectors: TermVectors, cap: int = POSTING_CAP) -> Postings:
 
     Ties for the last places go to the document listed first.
     """
-    matrix = vectors.matrix
+    return Postings(_posting_lists(vectors.matrix, cap), vectors.terms)
+
+
+def _posting_lists(matrix: SparseRows, cap: int | None = None) -> SparseRows:
+    """`inverted_index` of term vectors as a matrix (terms × documents), `POSTING_CAP` documents a term."""
+    cap = POSTING_CAP if cap is None else cap
     documents, columns, weights = matrix.entry_rows(), matrix.indices, matrix.data
     key, bound = _descending_key(weights)
     order = _sort_order([(columns, matrix.width), (key, bound), (documents, matrix.height)])
@@ -323,8 +335,7 @@ def inverted_index(vectors: TermVectors, cap: int = POSTING_CAP) -> Postings:
     columns, documents, weights = columns[kept], documents[kept], weights[kept]
     # Each list by document, so that the candidates read from it come in ascending runs (see _candidates).
     order = _sort_order([(columns, matrix.width), (documents, matrix.height)])
-    return Postings(SparseRows.from_sorted(columns[order], documents[order], weights[order], matrix.width,
-                                           matrix.height), vectors.terms)
+    return SparseRows.from_sorted(columns[order], documents[order], weights[order], matrix.width, matrix.height)
 
 
 # -- Ranking ---------------------------------------------------------------------------------
@@ -381,10 +392,10 @@ def _candidates(block: SparseRows, postings: SparseRows, lengths: np.ndarray
     return pair // postings.width, pair % postings.width, similarity
 
 
-def _rank(local: np.ndarray, others: np.ndarray, similarity: np.ndarray, start: int, size: int,
+def _rank(local: np.ndarray, others: np.ndarray, similarity: np.ndarray, owners: np.ndarray,
           titles: np.ndarray, topics: np.ndarray, limit: int) -> list[list[int]]:
-    """Up to `limit` best candidates for each of the `size` documents from `start`, best first."""
-    rows = local + start
+    """Up to `limit` best candidates for each document `owners[k]` (`local` k), best first."""
+    rows, size = owners[local], len(owners)
     eligible = (similarity >= MIN_SIMILARITY) & (others != rows) & (titles[others] != titles[rows])
     local, rows, others, similarity = local[eligible], rows[eligible], others[eligible], similarity[eligible]
     score = similarity + TOPIC_BONUS * _shared_topics(topics, rows, others)
@@ -399,20 +410,151 @@ def _rank(local: np.ndarray, others: np.ndarray, similarity: np.ndarray, start: 
 
 def similar(vectors: TermVectors, topics: Sequence[tuple[str, ...]], titles: Sequence[str],
             limit: int = MAX_RELATED) -> list[list[int]]:
-    """For each document, up to `limit` others most like it, best first.
+    """For each document, up to `limit` others most like it, best first."""
+    matrix = vectors.matrix
+    return _similar_rows(matrix, _posting_lists(matrix), np.arange(matrix.height), _labels(titles),
+                         _topic_table(topics), limit)
+
+
+def _similar_rows(matrix: SparseRows, postings: SparseRows, owners: np.ndarray, titles: np.ndarray,
+                  topics: np.ndarray, limit: int) -> list[list[int]]:
+    """`similar` for the documents `owners` (rows of `matrix`), in that order.
 
     Documents are scored a block at a time, a block holding at most `_BLOCK_ENTRIES` postings
-    to read (or one document), so memory does not grow with the square of the archive.
+    to read (or one document), so memory does not grow with the square of the archive. What a
+    document gets depends on its own row, the postings and the others' titles, topics and order,
+    never on which other documents are scored with it.
     """
-    matrix, postings = vectors.matrix, inverted_index(vectors).matrix
-    title_labels, topic_table = _labels(titles), _topic_table(topics)
     lengths = np.diff(postings.indptr)
-    reads = np.bincount(matrix.entry_rows(), lengths[matrix.indices], minlength=matrix.height)
+    chosen = matrix if len(owners) == matrix.height and bool((owners == np.arange(matrix.height)).all()) \
+        else matrix.take(owners)
+    reads = np.bincount(chosen.entry_rows(), lengths[chosen.indices], minlength=chosen.height)
     result: list[list[int]] = []
     for start, stop in _blocks(reads, _BLOCK_ENTRIES):
-        local, others, similarity = _candidates(matrix.rows(start, stop), postings, lengths)
-        result.extend(_rank(local, others, similarity, start, stop - start, title_labels, topic_table, limit))
+        local, others, similarity = _candidates(chosen.rows(start, stop), postings, lengths)
+        result.extend(_rank(local, others, similarity, owners[start:stop], titles, topics, limit))
     return result
+
+
+@dataclass(frozen=True, eq=False)
+class Ranking:
+    """One ranking's inputs and what `similar` found, kept so that the next can rank again only
+    the documents an edit can change.
+
+    Row i is the document at `paths[i]`, whose term counts have the digest `words[i]` (None:
+    not known); `vectors` holds the term vectors (columns: the terms in use, in code-point
+    order) and `postings` the inverted index of them; `found[i]` the rows most like row i.
+    """
+
+    paths: tuple[str, ...]
+    words: tuple[str | None, ...]
+    titles: tuple[str, ...]
+    topics: tuple[tuple[str, ...], ...]
+    vectors: SparseRows
+    postings: SparseRows
+    found: list[list[int]]
+    limit: int
+
+    def keeps_words(self, paths: Sequence[str], words: Sequence[str | None], limit: int) -> bool:
+        """Whether the documents are the ones ranked, with the same term counts (in any order):
+        then each has the same term vector as before, and the same postings but for ties."""
+        return (limit == self.limit and len(paths) == len(self.paths) and None not in words
+                and dict(zip(self.paths, self.words)) == dict(zip(paths, words)))
+
+
+def rank(documents: Sequence[Mapping[str, int]], paths: Sequence[str], words: Sequence[str | None],
+         titles: Sequence[str], topics: Sequence[tuple[str, ...]], limit: int = MAX_RELATED,
+         vocabulary: Vocabulary | None = None, known: Sequence[bytes | None] | None = None,
+         previous: Ranking | None = None) -> Ranking:
+    """`similar` of the documents, as a `Ranking`. When `previous` ranked the same documents
+    with the same term counts (an edit of topics or dates, not of words), only the documents
+    whose results the changes can reach are ranked again; the result is the same."""
+    paths, words, titles = tuple(paths), tuple(words), tuple(titles)
+    topics = tuple(map(tuple, topics))
+    if previous is not None and len(set(paths)) == len(paths) and previous.keeps_words(paths, words, limit):
+        return _rank_again(previous, paths, words, titles, topics)
+    vectors = top_vectors(documents, vocabulary=vocabulary, known=known).matrix
+    used, columns = np.unique(vectors.indices, return_inverse=True)
+    vectors = SparseRows(vectors.indptr, columns.astype(np.int32), vectors.data, len(used))
+    postings = _posting_lists(vectors)
+    found = _similar_rows(vectors, postings, np.arange(vectors.height), _labels(titles), _topic_table(topics), limit)
+    return Ranking(paths, words, titles, topics, vectors, postings, found, limit)
+
+
+def _rank_again(previous: Ranking, paths: tuple[str, ...], words: tuple[str | None, ...], titles: tuple[str, ...],
+                topics: tuple[tuple[str, ...], ...]) -> Ranking:
+    """`rank` when every document keeps its term vector: documents whose topics or headline
+    changed, or that moved in the order, are ranked again, with every document that has one of
+    them among its candidates or reads a posting list that changed. The others' candidates,
+    similarities and order are as before, and so are their results."""
+    size = len(paths)
+    row_of = {path: row for row, path in enumerate(previous.paths)}
+    before = np.fromiter(map(row_of.__getitem__, paths), np.int64, size)  # new row -> its old row
+    after = np.empty(size, np.int64)
+    after[before] = np.arange(size)
+    same_order = bool((before == np.arange(size)).all())
+    if same_order:
+        vectors, postings = previous.vectors, previous.postings
+        changed_terms = np.zeros(0, np.int64)
+    else:
+        vectors = previous.vectors.take(before)
+        postings = _posting_lists(vectors)
+        changed_terms = _changed_lists(previous.postings, postings, after)
+    changed = np.zeros(size, bool)
+    old_titles, old_topics = previous.titles, previous.topics
+    changed[[row for row, old in enumerate(before.tolist())
+             if titles[row] != old_titles[old] or topics[row] != old_topics[old]]] = True
+    if not same_order:
+        changed[_moved(before)] = True
+    terms = np.zeros(vectors.width, bool)
+    terms[changed_terms] = True
+    terms[postings.entry_rows()[changed[postings.indices]]] = True  # lists where a changed document is
+    reached = np.bincount(vectors.entry_rows(), terms[vectors.indices], minlength=size) > 0
+    owners = np.flatnonzero(changed | reached)
+    if same_order:
+        found = list(previous.found)
+    else:
+        moved_to = after.tolist()
+        found = [[moved_to[j] for j in previous.found[row]] for row in before.tolist()]
+    for row, picks in zip(owners.tolist(), _similar_rows(vectors, postings, owners, _labels(titles),
+                                                          _topic_table(topics), previous.limit)):
+        found[row] = picks
+    return Ranking(paths, words, titles, topics, vectors, postings, found, previous.limit)
+
+
+def _changed_lists(old: SparseRows, new: SparseRows, after: np.ndarray) -> np.ndarray:
+    """The terms whose posting lists differ (`after` maps the old lists' documents to the new)."""
+    size = np.int64(new.width + 1)  # documents
+    old_keys = old.entry_rows() * size + after[old.indices]
+    new_keys = new.entry_rows() * size + new.indices
+    _, in_old, in_new = np.intersect1d(old_keys, new_keys, assume_unique=True, return_indices=True)
+    same = old.data[in_old] == new.data[in_new]
+    kept_old, kept_new = np.zeros(len(old_keys), bool), np.zeros(len(new_keys), bool)
+    kept_old[in_old[same]] = True
+    kept_new[in_new[same]] = True
+    return np.unique(np.concatenate((old.entry_rows()[~kept_old], new.entry_rows()[~kept_new])))
+
+
+def _moved(before: np.ndarray) -> list[int]:
+    """Rows to take out so that the others keep their old order: all but a longest run of rows
+    whose old rows increase."""
+    tails: list[int] = []  # tails[k]: the smallest old row ending a run of k + 1
+    tail_rows: list[int] = []
+    previous_in_run = [-1] * len(before)
+    for row, old in enumerate(before.tolist()):
+        k = bisect_left(tails, old)
+        previous_in_run[row] = tail_rows[k - 1] if k else -1
+        if k == len(tails):
+            tails.append(old)
+            tail_rows.append(row)
+        else:
+            tails[k], tail_rows[k] = old, row
+    kept = set()
+    row = tail_rows[-1] if tail_rows else -1
+    while row >= 0:
+        kept.add(row)
+        row = previous_in_run[row]
+    return [row for row in range(len(before)) if row not in kept]
 
 
 def related_items(model: SiteModel, limit: int = MAX_RELATED,
@@ -426,24 +568,32 @@ def related_items(model: SiteModel, limit: int = MAX_RELATED,
     `term_ids` maps an item's path to the `vocabulary.ids_of` its counts, from an earlier build:
     their terms are not looked up again.
     """
+    return related_ranking(model, limit, term_counts, vocabulary, term_ids)[0]
+
+
+def related_ranking(model: SiteModel, limit: int = MAX_RELATED,
+                    term_counts: Mapping[str, Mapping[str, int]] | None = None,
+                    vocabulary: Vocabulary | None = None, term_ids: Mapping[str, bytes] | None = None,
+                    previous: Ranking | None = None) -> tuple[dict[str, tuple[str, ...]], Ranking]:
+    """`related_items`, and the `Ranking` behind them, which the next call can take as `previous`."""
     articles = model.articles
     documents = [_counts(a, term_counts) for a in articles]
     known = [term_ids.get(a.path) for a in articles] if term_ids is not None else None
     vocabulary = vocabulary if vocabulary is not None else Vocabulary()
     titles = vocabulary.titles(articles, documents)
-    found = similar(top_vectors(documents, vocabulary=vocabulary, known=known), [a.topic_keys for a in articles],
-                    titles, limit)
+    ranking = rank(documents, [a.path for a in articles], [getattr(d, "digest", None) for d in documents], titles,
+                   [a.topic_keys for a in articles], limit, vocabulary, known, previous)
     positions = {t.key: {slug: i for i, slug in enumerate(t.article_slugs)} for t in model.topics}
     topics = {t.key: t for t in model.topics}
     result = {}
-    for article, picks in zip(articles, found):
+    for article, picks in zip(articles, ranking.found):
         slugs = [articles[j].slug for j in picks]
         if len(slugs) < limit:
             for slug in nearest_in_topic(article, topics, positions, limit):
                 if slug not in slugs and len(slugs) < limit:
                     slugs.append(slug)
         result[article.slug] = tuple(slugs)
-    return result
+    return result, ranking
 
 
 def _counts(article: Article, term_counts: Mapping[str, Mapping[str, int]] | None) -> Mapping[str, int]:
