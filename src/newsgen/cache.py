@@ -118,6 +118,7 @@ class BuildCache:
     # What is on disk now: each shard's (path, entry) pairs; the main file's token, its journaled
     # parts and the rest (see `_journaled`, `_fixed`); and the changes its journal holds.
     _saved_shards: dict[int, list[tuple[str, RecordEntry]]] = field(default_factory=dict, repr=False)
+    _saved_entries: dict[str, RecordEntry] = field(default_factory=dict, repr=False)  # the same, by path
     _token: str = field(default="", repr=False)
     _base: tuple[dict[str, dict], tuple] | None = field(default=None, repr=False)
     _saved_changes: dict[str, dict] = field(default_factory=dict, repr=False)
@@ -145,7 +146,7 @@ class BuildCache:
             self._load_records(config, set(range(SHARDS)) - self._loaded)
         # The records live as long as the build, or the serve session: frozen, they are left
         # out of the collector's full passes (at 10,000 items, four passes of some 50 ms each).
-        gc.collect()
+        # Unpickling made no garbage worth a pass of its own to find first.
         gc.freeze()
 
     def load_shards(self, config: SiteConfig, names: Iterable[str]) -> None:
@@ -175,6 +176,7 @@ class BuildCache:
             cache._body_files[shard] = bodies
             cache.records.update(entries)
             cache._saved_shards[shard] = list(entries.items())
+            cache._saved_entries.update(entries)
         if len(cache._loaded) < SHARDS:  # the vocabulary is read with the last shards
             return
         try:
@@ -329,7 +331,10 @@ class BuildCache:
             write_bodies(_bodies_file(path, shard), token,
                          {name: entry.article for name, entry in entries if entry.article is not None})
             write_pickle(_shard_file(path, shard), (self.key, token, dict(entries)), without_bodies=True)
+            for name, _ in self._saved_shards.get(shard, ()):
+                del self._saved_entries[name]
             self._saved_shards[shard] = entries
+            self._saved_entries.update(entries)
         if len(self._loaded) == SHARDS and self.terms is not None and self._saved_terms != (self.terms[0], len(self.terms[1])):
             token, terms = self.terms
             write_pickle(path.with_name(TERMS_FILE), (self.key, token, "\n".join(terms).encode("utf-8")))
@@ -338,17 +343,18 @@ class BuildCache:
     def _changed_shards(self, records: dict[str, RecordEntry] | None = None
                         ) -> list[tuple[int, list[tuple[str, RecordEntry]]]]:
         """The loaded shards whose records are not the ones saved, with their records now."""
-        shards: dict[int, list[tuple[str, RecordEntry]]] = {}
-        for name, entry in (self.records if records is None else records).items():
-            shards.setdefault(_shard_of(name), []).append((name, entry))
-        changed = []
-        for shard in sorted(self._loaded):
-            entries = shards.get(shard, [])
-            saved = self._saved_shards.get(shard)
-            if saved is None or len(saved) != len(entries) or not all(
-                    a[0] == b[0] and a[1] is b[1] for a, b in zip(saved, entries)):
-                changed.append((shard, entries))
-        return changed
+        records = self.records if records is None else records
+        saved = self._saved_entries
+        changed = {shard for shard in self._loaded if shard not in self._saved_shards}
+        changed.update(_shard_of(name) for name, entry in records.items() if saved.get(name) is not entry)
+        changed.update(map(_shard_of, saved.keys() - records.keys()))
+        shards: dict[int, list[tuple[str, RecordEntry]]] = {shard: [] for shard in sorted(changed & self._loaded)}
+        if shards:
+            for name, entry in records.items():
+                entries = shards.get(_shard_of(name))
+                if entries is not None:
+                    entries.append((name, entry))
+        return list(shards.items())
 
     def open_changed_bodies(self) -> None:
         """Open the body files that saving the records will replace, before processes are forked
@@ -380,6 +386,7 @@ JOURNAL_FILE = "journal.pickle"
 JOURNAL_AT_MOST = 1000  # changed entries a journal holds before the main file is written again
 
 
+@lru_cache(maxsize=1 << 17)
 def _shard_of(name: str) -> int:
     return zlib.crc32(name.encode("utf-8")) % SHARDS
 
