@@ -757,3 +757,37 @@ def test_processes_forked_before_a_shard_is_saved_read_its_bodies_from_the_file_
     shutil.rmtree(site / ".newsgen-cache")  # the deleted record back
     build(config)
     assert _body_in_a_forked_process_after_saving(config, key, name, edited, opened=True) == expected
+
+
+def test_pages_that_changed_wait_on_disk_beside_the_output_until_all_have_rendered(tmp_path, monkeypatch):
+    """An incremental build keeps the bytes of changed pages in files beside the output, not
+    in memory, and moves them in only once every page has rendered."""
+    from newsgen import output
+    from newsgen.errors import NewsgenError
+
+    site = write_site(tmp_path, {f"{i}.md": item_text(f"خبر {i}", f"نص الخبر رقم {i}", date=f"2024-01-{i + 1:02d}")
+                                 for i in range(12)})
+    config = load_config(site / "site.toml")
+    build(config)
+    before = snapshot(site / "public")
+    spooled = []
+    write = output.SpooledPages.write
+    monkeypatch.setattr(output.SpooledPages, "write", lambda self, path, data: spooled.append(path) or
+                        write(self, path, data))
+    partials = site / "templates" / "partials"
+    partials.mkdir(parents=True)
+    (partials / "footer.html").write_text(  # fails on the first article, once the home page is done
+        "<footer>{% if page.kind == 'article' %}{{ page.nothing.at_all() }}{% endif %}</footer>", "utf-8")
+    with pytest.raises(NewsgenError, match="template error"):
+        build(config)
+    assert snapshot(site / "public") == before  # a template error: nothing moved in
+    assert spooled and not any(p.name.startswith(".public") for p in tmp_path.iterdir())
+    (partials / "footer.html").write_text("<footer>تذييل جديد</footer>", "utf-8")
+    spooled.clear()
+    report = build(config)
+    assert "articles/خبر-3/index.html" in spooled and set(report.changed) >= set(spooled)
+    assert "تذييل جديد" in (site / "public" / "articles" / "خبر-3" / "index.html").read_text("utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".public")) == []
+    cold = site / "cold"
+    build(config, output=cold, use_cache=False)
+    assert snapshot(site / "public") == snapshot(cold)

@@ -16,7 +16,7 @@ from .loaders import load_articles, load_pages, published, scan_item_files
 from .model import SiteModel
 from .cache import BuildCache, RecordEntry, TemplateCode, code_digest, config_digest, digest, tree_digest
 from .edits import EditedFiles, EditIndex, edited_build
-from .output import StagedOutput, content_token, output_token, update_output
+from .output import SpooledPages, StagedOutput, content_token, output_token, update_output
 from .parallel import map_forked, worker_count
 from .render import MORE_ITEMS, THEME, PageJob, Renderer, RenderedFile, SiteRenderer, output_path
 from .site import build_site_model
@@ -263,13 +263,19 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
             else:
                 defer(lambda: finish_output(folder, model, config))
 
-        def compare(rendered: RenderedFile) -> PageResult:
-            """The page's bytes are kept only when they differ from the output's."""
-            data_digest = digest(rendered.data)
-            return rendered.path, data_digest, None if cache.files.get(rendered.path) == data_digest else rendered.data
+        spool = SpooledPages(target)
 
-        results = render_pages(pending, compare, report, workers, meanwhile=lambda: make_others(compare)) + others
-        changed = _write_changes(target, results, assets, cache, files, kept, finish)
+        def compare(rendered: RenderedFile) -> PageResult:
+            """The page's bytes are kept (on disk) only when they differ from the output's."""
+            data_digest = digest(rendered.data)
+            return rendered.path, data_digest, None if cache.files.get(rendered.path) == data_digest else \
+                spool.write(rendered.path, rendered.data)
+
+        try:
+            results = render_pages(pending, compare, report, workers, meanwhile=lambda: make_others(compare)) + others
+            changed = _write_changes(target, results, assets, cache, files, kept, finish)
+        finally:
+            spool.remove()
     else:
         with StagedOutput(target) as staged:
             def write(rendered: RenderedFile) -> PageResult:
@@ -335,7 +341,8 @@ class Fingerprints:
         return cls(site, articles, pages, templates)
 
 
-PageResult = tuple[str, str, "bytes | None"]  # output path, digest of its bytes, the bytes still to write
+PageResult = tuple[str, str, "bytes | Path | None"]  # output path, digest of its bytes, the bytes still to write
+# (or the file that holds them, see `output.SpooledPages`)
 
 
 def render_pages(jobs: list[PageJob], handle: Callable[[RenderedFile], PageResult],
@@ -439,7 +446,7 @@ def _write_changes(target: Path, results: list[PageResult], assets: dict[str, Pa
     Nothing is written until every page has rendered, so a template error leaves
     the output as it was; each file is replaced atomically.
     """
-    writes: dict[str, bytes] = {}
+    writes: dict[str, bytes | Path] = {}
     for relative, source in assets.items():
         data = source.read_bytes()
         files[relative] = digest(data)

@@ -88,6 +88,20 @@ def safe_join(root: Path, relative: str, *, follow_links: bool = True) -> Path:
     return target
 
 
+def remove_leftovers(target: Path) -> None:
+    """Folders beside `target` of builds that died mid-way (their process is gone) are removed."""
+    for sibling in target.parent.glob(f".{target.name}.*-*"):
+        kind, _, pid = sibling.name.rpartition("-")
+        if not kind.endswith((".new", ".old")) or not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(sibling, ignore_errors=True)
+        except PermissionError:
+            pass
+
+
 class StagedOutput:
     """A sibling folder that becomes the output folder on `commit()`."""
 
@@ -101,25 +115,12 @@ class StagedOutput:
             raise OutputError("the output folder exists, is not empty and was not written by newsgen; "
                               "choose another --output or empty it first", self.target)
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        self._remove_leftovers()
+        remove_leftovers(self.target)
         self.stage = self.target.parent / f".{self.target.name}.new-{os.getpid()}"
         if self.stage.exists():
             shutil.rmtree(self.stage)
         self.stage.mkdir()
         self._made: set[Path] = {self.stage}
-
-    def _remove_leftovers(self) -> None:
-        """Folders of builds that died mid-way (their process is gone) are removed."""
-        for sibling in self.target.parent.glob(f".{self.target.name}.*-*"):
-            kind, _, pid = sibling.name.rpartition("-")
-            if not kind.endswith((".new", ".old")) or not pid.isdigit():
-                continue
-            try:
-                os.kill(int(pid), 0)
-            except ProcessLookupError:
-                shutil.rmtree(sibling, ignore_errors=True)
-            except PermissionError:
-                pass
 
     def write(self, relative: str, data: bytes) -> None:
         path = safe_join(self.stage, relative, follow_links=False)
@@ -160,7 +161,32 @@ class StagedOutput:
             self.discard()
 
 
-def update_output(target: Path, writes: dict[str, bytes], removals: list[str], marker: str,
+class SpooledPages:
+    """Pages of an incremental build that differ from the output's, written beside the output
+    folder as they render (by any process forked after this was made) and moved into it by
+    `apply_changes` once every page has rendered: the build holds none of their bytes, and
+    the output is not touched until then. A build that fails, or dies, leaves the folder to be
+    removed (`remove_leftovers`).
+    """
+
+    def __init__(self, target: Path):
+        remove_leftovers(target)
+        self.folder = target.parent / f".{target.name}.new-{os.getpid()}"
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+
+    def write(self, relative: str, data: bytes) -> Path:
+        """Keep the page's bytes on disk until it is moved into the output; where they are."""
+        path = self.folder / hashlib.blake2b(relative.encode("utf-8"), digest_size=16).hexdigest()
+        with open(path, "wb") as handle:
+            handle.write(data)
+        return path
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def update_output(target: Path, writes: dict[str, bytes | Path], removals: list[str], marker: str,
                   before: Mapping[str, str], after: Mapping[str, str]) -> str:
     """`apply_changes`, from the folder's files as they were (`before`, path -> digest) to `after`,
     whose only differences are `writes` and `removals`; `marker` is the folder's `content_token`
@@ -169,18 +195,25 @@ def update_output(target: Path, writes: dict[str, bytes], removals: list[str], m
     return token if apply_changes(target, writes, removals, token) else marker
 
 
-def apply_changes(target: Path, writes: dict[str, bytes], removals: list[str], token: str) -> bool:
+def apply_changes(target: Path, writes: dict[str, bytes | Path], removals: list[str], token: str) -> bool:
     """Update an existing output folder file by file: each write is a rename, never a partial file.
 
-    The marker takes `token`, the folder's `content_token` after the change, first (see the
-    module's text). Returns whether anything changed.
+    A write gives the file's bytes, or a file on the same disk that holds them (`SpooledPages`),
+    which is moved in. The marker takes `token`, the folder's `content_token` after the
+    change, first (see the module's text). Returns whether anything changed.
     """
     if not writes and not removals:
         return False
     _write_marker(target, token)
+    made: set[Path] = set()
     for relative, data in writes.items():
         path = safe_join(target, relative)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.add(path.parent)
+        if isinstance(data, Path):
+            os.replace(data, path)
+            continue
         temporary = path.parent / f".{path.name}.tmp-{os.getpid()}"
         with open(temporary, "wb") as handle:
             handle.write(data)
