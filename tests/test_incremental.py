@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import write_site
+from conftest import REPO, write_site
 from newsgen.build import SiteBuilder, build, cache_key, load_site
 from newsgen.edits import EditIndex
 from newsgen.errors import BuildFailed, Diagnostics
@@ -59,7 +59,8 @@ edits = st.lists(st.one_of(
     st.tuples(st.just("topics"), st.integers(0, 30), st.sampled_from(["[اقتصاد]", "[sport]", "[بيئة]", None])),
     st.tuples(st.just("date"), st.integers(0, 30), st.sampled_from(["2024-01-05", "2023-07-30T10:00:00+03:00", None])),
     st.tuples(st.just("template"), st.sampled_from(["", "<p>تذييل</p>"])),
-    st.tuples(st.just("config"), st.sampled_from(["western", "arabic-indic"])),
+    # digits: pages change, items are read alike; a time zone: items are read again.
+    st.tuples(st.just("config"), st.sampled_from(["western", "arabic-indic", "western/UTC"])),
 ), min_size=1, max_size=6)
 
 
@@ -113,7 +114,9 @@ def apply(site: Path, edit: tuple) -> None:
         elif (folder / "footer.html").exists():
             (folder / "footer.html").unlink()
     elif kind == "config":
-        (site / "site.toml").write_text(CONFIG.format(digits=edit[1]), "utf-8")
+        digits, _, zone = edit[1].partition("/")
+        text = CONFIG.format(digits=digits)
+        (site / "site.toml").write_text(text.replace("Asia/Amman", zone) if zone else text, "utf-8")
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -791,3 +794,42 @@ def test_pages_that_changed_wait_on_disk_beside_the_output_until_all_have_render
     cold = site / "cold"
     build(config, output=cold, use_cache=False)
     assert snapshot(site / "public") == snapshot(cold)
+
+
+def test_a_configuration_change_reads_items_again_only_when_reading_them_depends_on_it(tmp_path):
+    items = {f"{i}.md": item_text(f"خبر {i}", f"نص الخبر رقم {i}", "[اقتصاد]", f"2024-01-{i + 1:02d}T23:30:00+00:00")
+             for i in range(9)}
+    site = write_site(tmp_path, items, config=CONFIG.format(digits="western"))
+    config = load_config(site / "site.toml")
+    build(config)
+    articles = {p: p.read_bytes() for p in (site / "public" / "articles").rglob("index.html")}
+    (site / "site.toml").write_text(CONFIG.format(digits="western").replace("per_page = 2", "per_page = 3"), "utf-8")
+    config = load_config(site / "site.toml")
+    report = build(config)
+    assert "(0 parsed, 9 from the cache)" in report.details[0]
+    assert report.changed and not any(path.startswith("articles/") for path in report.changed)  # lists only
+    assert {p: p.read_bytes() for p in (site / "public" / "articles").rglob("index.html")} == articles
+    cold = site / "cold"
+    build(config, output=cold, use_cache=False)
+    assert snapshot(site / "public") == snapshot(cold)
+
+    (site / "site.toml").write_text(CONFIG.format(digits="western").replace("Asia/Amman", "UTC"), "utf-8")
+    config = load_config(site / "site.toml")
+    report = build(config)
+    assert "(9 parsed, 0 from the cache)" in report.details[0]  # dates are read in the site's time zone
+    shutil.rmtree(cold)
+    build(config, output=cold, use_cache=False)
+    assert snapshot(site / "public") == snapshot(cold)
+
+
+def test_items_are_read_with_the_reading_settings_alone():
+    """Loaders get `SiteConfig.reading()`, not the configuration: what they read of it is what
+    the build cache keeps records by."""
+    from newsgen.loaders import parse_item
+
+    config = load_config(REPO / "site.toml")
+    items = sorted(p for p in (REPO / "seeds" / "content").rglob("*") if p.suffix in (".md", ".txt"))
+    assert len(items) >= 10
+    for path in items[:40]:
+        job = (path, path.read_bytes())
+        assert parse_item(job, config.reading()) == parse_item(job, config)

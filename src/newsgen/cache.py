@@ -74,6 +74,12 @@ def config_digest(config: SiteConfig) -> str:
     return digest(repr(config))
 
 
+def records_key(config: SiteConfig) -> str:
+    """What records read from item files belong to: newsgen's code and `config.reading()`,
+    not the rest of the configuration (see `BuildCache.load_main`)."""
+    return digest(code_digest(), repr(config.reading()))
+
+
 @dataclass
 class RecordEntry:
     size: int
@@ -159,7 +165,7 @@ class BuildCache:
                 self._load_records(config, wanted)
 
     def _load_records(self, config: SiteConfig, shards: set[int]) -> None:
-        cache, key, path = self, self.key, self.location(config)
+        cache, key, path = self, records_key(config), self.location(config)
         cache._loaded |= shards
         for shard in sorted(shards):
             try:
@@ -198,9 +204,7 @@ class BuildCache:
                 stored = pickle.load(handle)
             if not isinstance(stored, dict) or stored.get("format") != FORMAT:
                 raise ValueError("unknown cache format")
-            if stored["key"] != key:
-                return None
-            cache = cls(key=key, pages=stored["pages"], files=stored["files"], output=stored["output"],
+            cache = cls(key=stored["key"], pages=stored["pages"], files=stored["files"], output=stored["output"],
                         marker=stored["marker"], related=stored["related"], groups=stored["groups"],
                         state=stored["state"], _loaded=set(), _token=stored["token"])
             cache._base = cache._snapshot()
@@ -208,10 +212,17 @@ class BuildCache:
             if journal.exists():
                 with open(journal, "rb") as handle, _unpickling():
                     stored_key, token, changes = pickle.load(handle)
-                if stored_key == key and token == cache._token:
+                if stored_key == cache.key and token == cache._token:
                     cache._apply(changes)
         except Exception:  # missing, corrupt, truncated or from another version: start afresh
             return None
+        if cache.key != key:
+            if stored.get("records") != records_key(config):
+                return None
+            # Another configuration, whose reading of items is the same: the records (in their
+            # files) still serve, and what the output holds is still what it holds; what the
+            # pages showed and the state of the last build are of the other configuration.
+            cache = cls(key=key, files=cache.files, output=cache.output, marker=cache.marker, _loaded=set())
         return cache
 
     def load_edit_index(self, config: SiteConfig):
@@ -236,7 +247,7 @@ class BuildCache:
                     stored_key, ranking = pickle.load(handle)
             except Exception:  # missing or broken: every item is ranked
                 return None
-            if stored_key == self.key:
+            if stored_key == records_key(config):
                 self.ranking = self._saved_ranking = ranking
         return self.ranking
 
@@ -289,7 +300,8 @@ class BuildCache:
                 self._saved_changes = changes
         else:
             self._token = secrets.token_hex(8)
-            write_pickle(path, {"format": FORMAT, "key": self.key, "token": self._token, "pages": self.pages,
+            write_pickle(path, {"format": FORMAT, "key": self.key, "records": records_key(config),
+                                 "token": self._token, "pages": self.pages,
                                  "files": self.files, "output": self.output, "marker": self.marker,
                                  "related": self.related,
                                  "groups": self.groups, "state": self.state})
@@ -299,7 +311,7 @@ class BuildCache:
             write_pickle(path.with_name(EDIT_INDEX_FILE), (self.key, self.edit_index))
             self._saved_edit_index = self.edit_index
         if self.ranking is not None and self.ranking is not self._saved_ranking:
-            write_pickle(path.with_name(RANKING_FILE), (self.key, self.ranking))
+            write_pickle(path.with_name(RANKING_FILE), (records_key(config), self.ranking))
             self._saved_ranking = self.ranking
         ignore = path.parent / ".gitignore"
         if not ignore.exists():
@@ -330,14 +342,14 @@ class BuildCache:
             token = secrets.token_hex(8)
             write_bodies(_bodies_file(path, shard), token,
                          {name: entry.article for name, entry in entries if entry.article is not None})
-            write_pickle(_shard_file(path, shard), (self.key, token, dict(entries)), without_bodies=True)
+            write_pickle(_shard_file(path, shard), (records_key(config), token, dict(entries)), without_bodies=True)
             for name, _ in self._saved_shards.get(shard, ()):
                 del self._saved_entries[name]
             self._saved_shards[shard] = entries
             self._saved_entries.update(entries)
         if len(self._loaded) == SHARDS and self.terms is not None and self._saved_terms != (self.terms[0], len(self.terms[1])):
             token, terms = self.terms
-            write_pickle(path.with_name(TERMS_FILE), (self.key, token, "\n".join(terms).encode("utf-8")))
+            write_pickle(path.with_name(TERMS_FILE), (records_key(config), token, "\n".join(terms).encode("utf-8")))
             self._saved_terms = (token, len(terms))
 
     def _changed_shards(self, records: dict[str, RecordEntry] | None = None

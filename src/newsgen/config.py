@@ -83,6 +83,30 @@ class SiteConfig:
     def topic(self, key: str) -> TopicConfig | None:
         return next((t for t in self.topics if t.key == key), None)
 
+    def reading(self) -> "ReadSettings":
+        """What reading an item file depends on, of all the configuration."""
+        return ReadSettings(self.root, self.timezone, self.slugs, self.summary_words, self.topics)
+
+
+@dataclass(frozen=True)
+class ReadSettings:
+    """The part of `SiteConfig` that item files are read with (see `loaders.parse_item`).
+
+    The build cache keeps the records read under the same settings when the rest of the
+    configuration changes; the loaders are given only these, so that reading one more
+    setting cannot go unnoticed by the cache.
+    """
+
+    root: Path
+    timezone: str
+    slugs: str
+    summary_words: int
+    topics: tuple[TopicConfig, ...]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
 
 # The schema: section -> key -> (type, default). Types are checked, then passed on.
 _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {

@@ -167,7 +167,7 @@ def edited_build(config: SiteConfig, cache: BuildCache, target: Path, changed: d
         if content == old.content:
             entries[path] = replace(old, size=size, mtime_ns=mtime_ns)
             continue
-        article, problems, terms = parse_item((Path(path), data), config)
+        article, problems, terms = parse_item((Path(path), data), config.reading())
         if article is None or problems != old.problems or terms is None or old.terms is None or \
                 not _same_placement(article, old.article):
             return None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from .arabic import keyword_stem, normalize, stems, words
-from .config import SiteConfig, TopicConfig
+from .config import ReadSettings, SiteConfig, TopicConfig
 from .model import Article
 from .slugs import make_slug
 
@@ -74,7 +74,7 @@ class KeywordRules:
         return tuple(chosen[: self.max_topics])
 
 
-def topic_key(name: str, config: SiteConfig) -> str:
+def topic_key(name: str, config: SiteConfig | ReadSettings) -> str:
     """The key of a topic as an item names it: a declared topic's, else one made from the
     name ("" when it has no letters or digits)."""
     topic = resolve_topic_name(name, config.topics)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from ..cache import RecordEntry, digest
-from ..config import SiteConfig
+from ..config import ReadSettings, SiteConfig
 from ..errors import ContentError, Diagnostics
 from ..model import Article, StandingPage
 from ..parallel import MAX_WORKERS, cores
@@ -86,13 +86,13 @@ def display_path(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def load_article(path: Path, config: SiteConfig, diagnostics: Diagnostics,
+def load_article(path: Path, settings: ReadSettings, diagnostics: Diagnostics,
                  data: bytes | None = None) -> Article | None:
     """One item file to a record, or None with the reason in `diagnostics`."""
-    shown = display_path(path, config.root)
+    shown = display_path(path, settings.root)
     try:
         text = decode(path.read_bytes() if data is None else data, shown)
-        return LOADERS[path.suffix.lower()](text, shown, config, diagnostics)
+        return LOADERS[path.suffix.lower()](text, shown, settings, diagnostics)
     except ContentError as exc:
         diagnostics.add(exc)
     except OSError as exc:
@@ -127,7 +127,7 @@ def load_articles(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool 
         else:
             to_read.append((key, stat, entry))
     jobs = [(key, entry.content if entry is not None else None) for key, _, entry in to_read]
-    for (key, stat, entry), (content, parsed) in zip(to_read, read_many(jobs, config)):
+    for (key, stat, entry), (content, parsed) in zip(to_read, read_many(jobs, config.reading())):
         if content is None:  # the file could not be read: `parsed` says why
             diagnostics.error(f"cannot read the file: {parsed}", display_path(Path(key), config.root))
         elif parsed is None:  # the same bytes under a new time
@@ -152,7 +152,7 @@ def published(entries: Iterable[RecordEntry], drafts: bool = False) -> list[Arti
 PARALLEL_FROM = 300  # below this, starting worker processes costs more than it saves
 
 
-def read_many(jobs: list[tuple[str, str | None]], config: SiteConfig) -> Iterator[tuple]:
+def read_many(jobs: list[tuple[str, str | None]], settings: ReadSettings) -> Iterator[tuple]:
     """`_read_one` of each (path, digest of the bytes known), across the cores when there are many.
 
     Worker processes read the files themselves and send articles back with their body and
@@ -162,7 +162,7 @@ def read_many(jobs: list[tuple[str, str | None]], config: SiteConfig) -> Iterato
     """
     workers = min(cores(), MAX_WORKERS)
     if len(jobs) < PARALLEL_FROM or workers < 2:
-        yield from (_read_one(job, config) for job in jobs)
+        yield from (_read_one(job, settings) for job in jobs)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -171,13 +171,13 @@ def read_many(jobs: list[tuple[str, str | None]], config: SiteConfig) -> Iterato
     spool = BodySpool()
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for content, parsed in pool.map(partial(_read_one, config=config, to_send=True), jobs, chunksize=64):
+        for content, parsed in pool.map(partial(_read_one, settings=settings, to_send=True), jobs, chunksize=64):
             if content is not None and parsed is not None and parsed[0] is not None:
                 spool.park(parsed[0])
             yield content, parsed
 
 
-def _read_one(job: tuple[str, str | None], config: SiteConfig, to_send: bool = False) -> tuple:
+def _read_one(job: tuple[str, str | None], settings: ReadSettings, to_send: bool = False) -> tuple:
     """(digest, (article, problems, term counts)) of a file; (digest, None) when its digest is the
     one known; (None, why) when it cannot be read."""
     name, known = job
@@ -188,15 +188,16 @@ def _read_one(job: tuple[str, str | None], config: SiteConfig, to_send: bool = F
     content = digest(data)
     if content == known:
         return content, None
-    article, problems, terms = parse_item((Path(name), data), config)
+    article, problems, terms = parse_item((Path(name), data), settings)
     return content, (encoded_bodies(article) if to_send and article is not None else article, problems, terms)
 
 
-def parse_item(job: tuple[Path, bytes], config: SiteConfig) -> tuple[Article | None, list, TermCounts | None]:
-    """An item file's bytes to its record, the problems found and its term counts."""
+def parse_item(job: tuple[Path, bytes], settings: ReadSettings) -> tuple[Article | None, list, TermCounts | None]:
+    """An item file's bytes to its record, the problems found and its term counts
+    (`settings`: `SiteConfig.reading()`, which is all that reading an item may depend on)."""
     path, data = job
     diagnostics = Diagnostics()
-    article = load_article(path, config, diagnostics, data)
+    article = load_article(path, settings, diagnostics, data)
     # Term counts for related items are worked out here, once per file version and in
     # the worker processes, rather than over the whole archive at every build.
     terms = TermCounts.pack(terms_of(article.title, article.text), article.title) if article is not None else None

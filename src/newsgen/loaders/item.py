@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..arabic import count_words
-from ..config import SiteConfig
+from ..config import ReadSettings
 from ..errors import Diagnostics
 from ..filing import topic_key
 from ..model import Article
@@ -12,7 +12,7 @@ from .fields import date_from_file_name, read_fields
 from .frontmatter import Source
 
 
-def make_article(source: Source, body_html: str, blocks: list[tuple[str, str]], config: SiteConfig,
+def make_article(source: Source, body_html: str, blocks: list[tuple[str, str]], settings: ReadSettings,
                  diagnostics: Diagnostics, *, headline: str = "", headline_line: int = 0,
                  breaking: bool = False) -> Article | None:
     """Assemble the record; problems go to `diagnostics` and give None for errors.
@@ -22,7 +22,7 @@ def make_article(source: Source, body_html: str, blocks: list[tuple[str, str]], 
     """
     path = source.path
     local = Diagnostics()
-    fields = read_fields(source.meta, source.meta_lines, path, config.tz, local)
+    fields = read_fields(source.meta, source.meta_lines, path, settings.tz, local)
     title = fields.title or headline
     if not title:
         where = "add `title: ...` to the front matter" if path.endswith(".md") else \
@@ -41,7 +41,7 @@ def make_article(source: Source, body_html: str, blocks: list[tuple[str, str]], 
                 local.error(f"`slug` {fields.slug!r} has no letters or digits; use e.g. slug: central-bank-rates",
                             path, fields.lines.get("slug"))
     elif title:
-        slug = slug_from_path(path) if config.slugs == "id" else make_slug(title, config.slugs)
+        slug = slug_from_path(path) if settings.slugs == "id" else make_slug(title, settings.slugs)
         slug = slug or slug_from_path(path)
 
     diagnostics.problems.extend(local.problems)
@@ -49,11 +49,11 @@ def make_article(source: Source, body_html: str, blocks: list[tuple[str, str]], 
         return None
 
     paragraphs = [text for kind, text in blocks if kind == "p"]
-    summary = fields.summary or _trim_words(paragraphs[0] if paragraphs else "", config.summary_words)
+    summary = fields.summary or _trim_words(paragraphs[0] if paragraphs else "", settings.summary_words)
     body_text = "\n".join(text for _, text in blocks)
-    date = fields.date or date_from_file_name(path, config.tz)
+    date = fields.date or date_from_file_name(path, settings.tz)
     # Resolved here, in the worker and once per file version, rather than at every build.
-    topic_keys = tuple(dict.fromkeys(key for key in (topic_key(name, config) for name in fields.topics) if key))
+    topic_keys = tuple(dict.fromkeys(key for key in (topic_key(name, settings) for name in fields.topics) if key))
     return Article(
         path=path,
         title=title,

@@ -8,7 +8,7 @@ from functools import lru_cache
 import nh3
 from markdown_it import MarkdownIt
 
-from ..config import SiteConfig
+from ..config import ReadSettings
 from ..errors import Diagnostics
 from ..model import Article
 from .frontmatter import Source, split_front_matter
@@ -147,7 +147,7 @@ def sanitize(html: str) -> str:
                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
 
 
-def load_markdown(data: str, path: str, config: SiteConfig, diagnostics: Diagnostics) -> Article | None:
+def load_markdown(data: str, path: str, settings: ReadSettings, diagnostics: Diagnostics) -> Article | None:
     source: Source = split_front_matter(data, path, required=True)
     html, blocks = render_markdown(source.body)
-    return make_article(source, html, blocks, config, diagnostics)
+    return make_article(source, html, blocks, settings, diagnostics)

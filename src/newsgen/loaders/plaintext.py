@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from ..config import SiteConfig
+from ..config import ReadSettings
 from ..errors import Diagnostics
 from ..model import Article
 from .frontmatter import split_front_matter
@@ -21,7 +21,7 @@ SUBHEADING_MAX_WORDS = 12
 _SENTENCE_END = (".", "!", "؟", "?", ":", "…", "؛", "،")
 
 
-def load_plaintext(data: str, path: str, config: SiteConfig, diagnostics: Diagnostics) -> Article | None:
+def load_plaintext(data: str, path: str, settings: ReadSettings, diagnostics: Diagnostics) -> Article | None:
     source = split_front_matter(data, path, required=False)
     headline, headline_line, blocks = parse_plaintext(source.body, source.body_line)
     breaking = False
@@ -32,7 +32,7 @@ def load_plaintext(data: str, path: str, config: SiteConfig, diagnostics: Diagno
             headline = headline[marked.end():].strip()
     html = "\n".join(f"<{'h2' if kind == 'h' else 'p'}>{escape(text, quote=False)}</{'h2' if kind == 'h' else 'p'}>"
                      for kind, text in blocks)
-    return make_article(source, html, blocks, config, diagnostics,
+    return make_article(source, html, blocks, settings, diagnostics,
                         headline=headline, headline_line=headline_line, breaking=breaking)
 
 
