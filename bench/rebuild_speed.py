@@ -7,9 +7,11 @@ R times each and in turns, a rebuild with nothing changed and rebuilds after edi
 item: a sentence added at the end of its body (past the first 2,500 characters, which
 related items read), the same at the end of a body in the site's feed (which shows full texts), a
 sentence added at the start of its body (which ranks the related
-items again), its topic changed, its date moved by a year; and after adding a new item,
-dated a day after the newest (what a newsroom does most). Each timed build changes
-exactly one item. It prints median wall time, CPU time and peak memory (newsgen's own process)
+items again), its topic changed, its date moved by a year; after adding a new item,
+dated a day after the newest (what a newsroom does most); after editing the site's footer
+template (every page changes); and after changing `per_page` in the site's configuration
+(every list page changes; items need not be read again). Each timed build changes exactly
+one thing. It prints median wall time, CPU time and peak memory (newsgen's own process)
 and the ratio of each rebuild to the cold build measured in the same run.
 
     python bench/rebuild_speed.py [--items 1000 10000] [--runs 5] [--search]
@@ -32,7 +34,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 from build_speed import RECENTLY_FREED_SECONDS, newsgen_runner, snapshot_newsgen  # noqa: E402  (a script beside this one)
 DEFAULT_WORK = BENCH / "out"
-EDITS = ("nothing", "body", "recent", "lead", "topics", "date", "new")
+EDITS = ("nothing", "body", "recent", "lead", "topics", "date", "new", "template", "config")
 FEED_ITEMS = 20  # newsgen's default
 LONG_ITEM = 3000  # characters: front matter and a body longer than related items read
 TOPICS = ("culture", "economy", "sport", "technology", "world", "middle-east")
@@ -117,6 +119,16 @@ def measure(count: int, runs: int, work: Path, search: bool) -> dict:
                 add_item(site / "items", newest_date(sorted((site / "items").glob("*.md"))), turn)
             elif kind == "recent":
                 edit(recent, "body", turn)
+            elif kind == "template":
+                footer = site / "templates" / "partials" / "footer.html"
+                footer.parent.mkdir(parents=True, exist_ok=True)
+                footer.write_text(f'<footer class="site-footer"><p>تحرير {turn}</p></footer>\n', encoding="utf-8")
+            elif kind == "config":
+                path = site / config
+                text = path.read_text(encoding="utf-8")
+                path.write_text(re.sub(r"(?m)^per_page = (\d+)$",
+                                       lambda m: f"per_page = {int(m.group(1)) + (1 if turn % 2 == 0 else -1)}",
+                                       text), encoding="utf-8")
             elif kind != "nothing":
                 edit(item, kind, turn)
             timings[kind].append(run_build(site, config, runner))
@@ -139,7 +151,8 @@ def table(result: dict) -> str:
              "recent": "a body in the feeds edited (at its end)",
              "lead": "one item's body edited (at its start)",
              "topics": "one item's topics changed", "date": "one item's date moved",
-             "new": "a new item added (the newest)"}
+             "new": "a new item added (the newest)", "template": "the footer template edited",
+             "config": "`per_page` changed in the configuration"}
     for kind in EDITS:
         runs = result["timings"][kind]
         wall = median(runs, "wall")
