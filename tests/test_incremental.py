@@ -132,7 +132,8 @@ def test_incremental_output_equals_cold_output(tmp_path_factory, sequence):
     for edit in sequence:
         apply(site, edit)
         config = load_config(site / "site.toml")
-        if config != builder.config:
+        if config != builder.config:  # as serve does
+            builder.wait()
             builder = SiteBuilder(config)
         builder.build()
         cold = site / "cold"

@@ -543,6 +543,6 @@ class SiteBuilder:
         return self._templates[1]
 
     def wait(self) -> None:
-        """Finish the deferred work (the search index) of earlier builds."""
+        """Finish the deferred work of earlier builds: the search index, and saving the cache."""
         if self._later is not None:
             self._later.submit(lambda: None).result()

@@ -420,6 +420,9 @@ class Preview:
                 return False
             self._config_stale = False
             self.config = config
+            # The next builder reads the cache the last one may still be saving (records are
+            # kept across configurations): that save finishes first.
+            self.builder.wait()
             self.builder = SiteBuilder(config, drafts=self.drafts)
         if self.watcher is not None:
             changes = changes + self.watcher.refresh()
