@@ -651,3 +651,34 @@ def test_load_2000_requests_from_20_threads(shared):
     assert errors == []
     assert done[0] == 2000
     assert elapsed < 30
+
+
+def test_a_new_site_toml_is_built_once_the_last_build_saved_its_cache(site, monkeypatch):
+    """The builder made for a new site.toml reads the records the last one saved (reading items
+    does not depend on the title): serve lets that save, in a background thread, finish first."""
+    from newsgen import build as build_module
+    from newsgen.cache import BuildCache
+
+    events = []
+    save = BuildCache.save
+
+    def slow_save(self, *args, **kwargs):
+        time.sleep(0.5)  # still saving when the new site.toml is seen
+        save(self, *args, **kwargs)
+        events.append("saved")
+
+    monkeypatch.setattr(BuildCache, "save", slow_save)
+    made = build_module.SiteBuilder.__init__
+    monkeypatch.setattr(build_module.SiteBuilder, "__init__",
+                        lambda self, *args, **kwargs: events.append("builder") or made(self, *args, **kwargs))
+    preview = start(site)
+    stream = EventStream(preview)
+    try:
+        stream.wait_for("hello")
+        (site / "site.toml").write_text(SITE_TOML.replace("أخبار الاختبار", "أخبار بعد التعديل"), encoding="utf-8")
+        assert stream.wait_for("update")["errors"] is None
+    finally:
+        stream.close()
+        preview.stop()
+    assert events[:3] == ["builder", "saved", "builder"], events
+    assert "أخبار بعد التعديل" in (site / "public" / "index.html").read_text("utf-8")
