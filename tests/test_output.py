@@ -74,3 +74,26 @@ def test_the_marker_digest_of_a_few_changes_is_worked_out_from_them_alone():
     changed = ["articles/3/index.html", "feed.xml", "articles/7/index.html"]
     assert updated_token(content_token(before), before, after, changed) == content_token(after)
     assert content_token(after) != content_token(before) and content_token({}) == "0" * 32
+
+
+@pytest.mark.parametrize("link, target, refused", [
+    ("articles", "outside", True),  # a folder on the way
+    ("articles/x", "outside", True),  # deeper
+    ("articles/x/index.html", "outside/page.html", True),  # the file itself
+    ("articles", "out/real", False),  # a link that stays inside
+])
+def test_links_in_the_output_are_followed_for_every_write_and_removal(tmp_path, link, target, refused):
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    (out / "real").mkdir(parents=True), outside.mkdir()
+    (out / link).parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(tmp_path / target, out / link)
+    for writes, removals in (({"articles/x/index.html": b"x", "articles/y/index.html": b"y"}, []),
+                             ({}, ["articles/x/index.html"])):
+        if refused:
+            with pytest.raises(OutputError):
+                apply_changes(out, writes, removals, "token")
+        else:
+            apply_changes(out, writes, removals, "token")
+    assert list(outside.iterdir()) == []
+    if not refused:
+        assert sorted(p.name for p in (out / "real").iterdir()) == ["y"]

@@ -88,6 +88,35 @@ def safe_join(root: Path, relative: str, *, follow_links: bool = True) -> Path:
     return target
 
 
+class _Inside:
+    """`safe_join` with links followed, for many paths under one folder: a folder on the way is
+    looked at once (is it a link, and where to), not resolved again for every path below it.
+
+    A link whose target is outside the folder is refused even where a later link would lead
+    back in, which `resolve()` alone would allow.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.real = root.resolve()
+        self.seen: set[Path] = set()
+
+    def join(self, relative: str) -> Path:
+        path = safe_join(self.root, relative, follow_links=False)
+        folder = self.root
+        for part in relative.split("/")[:-1]:
+            folder = folder / part
+            if folder not in self.seen:
+                self._check(folder, relative)
+                self.seen.add(folder)
+        self._check(path, relative)
+        return path
+
+    def _check(self, path: Path, relative: str) -> None:
+        if path.is_symlink() and not path.resolve().is_relative_to(self.real):
+            raise OutputError(f"refusing to write {relative!r}: it would land outside the output folder")
+
+
 def remove_leftovers(target: Path) -> None:
     """Folders beside `target` of builds that died mid-way (their process is gone) are removed."""
     for sibling in target.parent.glob(f".{target.name}.*-*"):
@@ -206,8 +235,9 @@ def apply_changes(target: Path, writes: dict[str, bytes | Path], removals: list[
         return False
     _write_marker(target, token)
     made: set[Path] = set()
+    inside = _Inside(target)
     for relative, data in writes.items():
-        path = safe_join(target, relative)
+        path = inside.join(relative)
         if path.parent not in made:
             path.parent.mkdir(parents=True, exist_ok=True)
             made.add(path.parent)
@@ -219,7 +249,7 @@ def apply_changes(target: Path, writes: dict[str, bytes | Path], removals: list[
             handle.write(data)
         os.replace(temporary, path)
     for relative in removals:
-        path = safe_join(target, relative)
+        path = inside.join(relative)
         try:
             path.unlink()
         except FileNotFoundError:
