@@ -408,17 +408,10 @@ def _rank(local: np.ndarray, others: np.ndarray, similarity: np.ndarray, owners:
     return [picks[begin:end] for begin, end in zip([0] + ends[:-1], ends)]
 
 
-def similar(vectors: TermVectors, topics: Sequence[tuple[str, ...]], titles: Sequence[str],
-            limit: int = MAX_RELATED) -> list[list[int]]:
-    """For each document, up to `limit` others most like it, best first."""
-    matrix = vectors.matrix
-    return _similar_rows(matrix, _posting_lists(matrix), np.arange(matrix.height), _labels(titles),
-                         _topic_table(topics), limit)
-
-
 def _similar_rows(matrix: SparseRows, postings: SparseRows, owners: np.ndarray, titles: np.ndarray,
                   topics: np.ndarray, limit: int) -> list[list[int]]:
-    """`similar` for the documents `owners` (rows of `matrix`), in that order.
+    """For each document `owners[k]` (a row of `matrix`), up to `limit` others most like it,
+    best first.
 
     Documents are scored a block at a time, a block holding at most `_BLOCK_ENTRIES` postings
     to read (or one document), so memory does not grow with the square of the archive. What a
@@ -438,7 +431,7 @@ def _similar_rows(matrix: SparseRows, postings: SparseRows, owners: np.ndarray, 
 
 @dataclass(frozen=True, eq=False)
 class Ranking:
-    """One ranking's inputs and what `similar` found, kept so that the next can rank again only
+    """One ranking's inputs and what `_similar_rows` found, kept so that the next can rank again only
     the documents an edit can change.
 
     Row i is the document at `paths[i]`, whose term counts have the digest `words[i]` (None:
@@ -458,7 +451,7 @@ class Ranking:
     def keeps_words(self, paths: Sequence[str], words: Sequence[str | None], limit: int) -> bool:
         """Whether the documents are the ones ranked, with the same term counts (in any order):
         then each has the same term vector as before, and the same postings but for ties."""
-        return (limit == self.limit and len(paths) == len(self.paths) and None not in words
+        return (limit == self.limit and len(paths) == len(self.paths) == len(set(paths)) and None not in words
                 and dict(zip(self.paths, self.words)) == dict(zip(paths, words)))
 
 
@@ -466,12 +459,13 @@ def rank(documents: Sequence[Mapping[str, int]], paths: Sequence[str], words: Se
          titles: Sequence[str], topics: Sequence[tuple[str, ...]], limit: int = MAX_RELATED,
          vocabulary: Vocabulary | None = None, known: Sequence[bytes | None] | None = None,
          previous: Ranking | None = None) -> Ranking:
-    """`similar` of the documents, as a `Ranking`. When `previous` ranked the same documents
-    with the same term counts (an edit of topics or dates, not of words), only the documents
-    whose results the changes can reach are ranked again; the result is the same."""
+    """For each document, up to `limit` others most like it, best first, as a `Ranking`. When
+    `previous` ranked the same documents with the same term counts (an edit of topics or dates,
+    not of words), only the documents whose results the changes can reach are ranked again;
+    the result is the same."""
     paths, words, titles = tuple(paths), tuple(words), tuple(titles)
     topics = tuple(map(tuple, topics))
-    if previous is not None and len(set(paths)) == len(paths) and previous.keeps_words(paths, words, limit):
+    if previous is not None and previous.keeps_words(paths, words, limit):
         return _rank_again(previous, paths, words, titles, topics)
     vectors = top_vectors(documents, vocabulary=vocabulary, known=known).matrix
     used, columns = np.unique(vectors.indices, return_inverse=True)
