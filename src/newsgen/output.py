@@ -73,27 +73,29 @@ class OutputError(NewsgenError):
     """The output folder cannot be written or replaced."""
 
 
-def safe_join(root: Path, relative: str, *, follow_links: bool = True) -> Path:
-    """`root / relative`, refusing anything that would land outside `root`.
+def safe_join(root: Path, relative: str) -> Path:
+    """`root / relative`, refusing a path whose parts would take it outside `root`.
 
-    In a folder newsgen has just made there are no links to follow, and checking
-    the path's parts is enough (`follow_links=False`, much cheaper per file).
+    Links are not followed: a folder newsgen has just made holds none. In a folder that may
+    (an output written before), `InsideFolder` joins paths.
     """
     if relative.startswith(("/", "\\")) or "\\" in relative or "\0" in relative or any(
             part in ("..", "") for part in relative.split("/")):
-        raise OutputError(f"refusing to write {relative!r}: it would land outside the output folder")
-    target = root / relative
-    if follow_links and not target.resolve().is_relative_to(root.resolve()):
-        raise OutputError(f"refusing to write {relative!r}: it would land outside the output folder")
-    return target
+        raise _outside(relative)
+    return root / relative
 
 
-class _Inside:
-    """`safe_join` with links followed, for many paths under one folder: a folder on the way is
-    looked at once (is it a link, and where to), not resolved again for every path below it.
+def _outside(relative: str) -> OutputError:
+    return OutputError(f"refusing to write {relative!r}: it would land outside the output folder")
+
+
+class InsideFolder:
+    """`safe_join` for a folder that may hold links, following them: a path any of whose folders
+    or the file itself is a link leading outside is refused. Each folder on the way is looked at
+    once (is it a link, and where to) however many paths go through it.
 
     A link whose target is outside the folder is refused even where a later link would lead
-    back in, which `resolve()` alone would allow.
+    back in, which resolving the whole path would allow.
     """
 
     def __init__(self, root: Path):
@@ -102,7 +104,7 @@ class _Inside:
         self.seen: set[Path] = set()
 
     def join(self, relative: str) -> Path:
-        path = safe_join(self.root, relative, follow_links=False)
+        path = safe_join(self.root, relative)
         folder = self.root
         for part in relative.split("/")[:-1]:
             folder = folder / part
@@ -114,7 +116,7 @@ class _Inside:
 
     def _check(self, path: Path, relative: str) -> None:
         if path.is_symlink() and not path.resolve().is_relative_to(self.real):
-            raise OutputError(f"refusing to write {relative!r}: it would land outside the output folder")
+            raise _outside(relative)
 
 
 def remove_leftovers(target: Path) -> None:
@@ -152,7 +154,7 @@ class StagedOutput:
         self._made: set[Path] = {self.stage}
 
     def write(self, relative: str, data: bytes) -> None:
-        path = safe_join(self.stage, relative, follow_links=False)
+        path = safe_join(self.stage, relative)
         parent = path.parent
         if parent not in self._made:
             parent.mkdir(parents=True, exist_ok=True)
@@ -235,7 +237,7 @@ def apply_changes(target: Path, writes: dict[str, bytes | Path], removals: list[
         return False
     _write_marker(target, token)
     made: set[Path] = set()
-    inside = _Inside(target)
+    inside = InsideFolder(target)
     for relative, data in writes.items():
         path = inside.join(relative)
         if path.parent not in made:
