@@ -133,6 +133,17 @@ def remove_leftovers(target: Path) -> None:
             pass
 
 
+def new_folder_beside(target: Path) -> Path:
+    """An empty folder beside `target` for this process's build to write in (`remove_leftovers`
+    removes it if the process dies before it does)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(target)
+    folder = target.parent / f".{target.name}.new-{os.getpid()}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    return folder
+
+
 class StagedOutput:
     """A sibling folder that becomes the output folder on `commit()`."""
 
@@ -145,12 +156,7 @@ class StagedOutput:
         if self.target.is_dir() and any(self.target.iterdir()) and not (self.target / MARKER).exists():
             raise OutputError("the output folder exists, is not empty and was not written by newsgen; "
                               "choose another --output or empty it first", self.target)
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        remove_leftovers(self.target)
-        self.stage = self.target.parent / f".{self.target.name}.new-{os.getpid()}"
-        if self.stage.exists():
-            shutil.rmtree(self.stage)
-        self.stage.mkdir()
+        self.stage = new_folder_beside(self.target)
         self._made: set[Path] = {self.stage}
 
     def write(self, relative: str, data: bytes) -> None:
@@ -196,15 +202,11 @@ class SpooledPages:
     """Pages of an incremental build that differ from the output's, written beside the output
     folder as they render (by any process forked after this was made) and moved into it by
     `apply_changes` once every page has rendered: the build holds none of their bytes, and
-    the output is not touched until then. A build that fails, or dies, leaves the folder to be
-    removed (`remove_leftovers`).
+    the output is not touched until then.
     """
 
     def __init__(self, target: Path):
-        remove_leftovers(target)
-        self.folder = target.parent / f".{target.name}.new-{os.getpid()}"
-        shutil.rmtree(self.folder, ignore_errors=True)
-        self.folder.mkdir(parents=True)
+        self.folder = new_folder_beside(target)
 
     def write(self, relative: str, data: bytes) -> Path:
         """Keep the page's bytes on disk until it is moved into the output; where they are."""
