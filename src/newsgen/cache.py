@@ -226,30 +226,29 @@ class BuildCache:
         return cache
 
     def load_edit_index(self, config: SiteConfig):
-        """The `edits.EditIndex` that goes with the state; None when there is none that does."""
+        """The `edits.EditIndex` that goes with the state; None when there is none that does
+        (without one, the build is an ordinary one)."""
         if self.edit_index is None:
-            try:
-                with open(self.location(config).with_name(EDIT_INDEX_FILE), "rb") as handle, _unpickling():
-                    stored_key, index = pickle.load(handle)
-            except Exception:  # missing or broken: the build is an ordinary one
-                return None
-            if stored_key != self.key:
-                return None
-            self.edit_index = self._saved_edit_index = index
+            self.edit_index = self._saved_edit_index = self._read_beside(config, EDIT_INDEX_FILE, self.key)
         token = (self.state or {}).get("edit_index")
         return self.edit_index if token is not None and getattr(self.edit_index, "token", None) == token else None
 
     def load_ranking(self, config: SiteConfig):
-        """The `related.Ranking` of the last build that ranked related items; None when there is none."""
+        """The `related.Ranking` of the last build that ranked related items; None when there is
+        none (then every item is ranked)."""
         if self.ranking is None:
-            try:
-                with open(self.location(config).with_name(RANKING_FILE), "rb") as handle, _unpickling():
-                    stored_key, ranking = pickle.load(handle)
-            except Exception:  # missing or broken: every item is ranked
-                return None
-            if stored_key == records_key(config):
-                self.ranking = self._saved_ranking = ranking
+            self.ranking = self._saved_ranking = self._read_beside(config, RANKING_FILE, records_key(config))
         return self.ranking
+
+    def _read_beside(self, config: SiteConfig, name: str, key: str):
+        """What the file `name` beside the main one holds for `key`; None when it is missing,
+        broken or of another key."""
+        try:
+            with open(self.location(config).with_name(name), "rb") as handle, _unpickling():
+                stored_key, value = pickle.load(handle)
+        except Exception:
+            return None
+        return value if stored_key == key else None
 
     # -- The main file and its journal ------------------------------------------------------------
     #
@@ -333,7 +332,7 @@ class BuildCache:
     def save_records(self, config: SiteConfig, records: dict[str, RecordEntry] | None = None) -> None:
         """Write the shards of records (and the related items' vocabulary) that changed since
         they were saved: a build does it while its pages render, `save` the rest at its end."""
-        path = self.location(config)
+        path, key = self.location(config), records_key(config)
         path.parent.mkdir(parents=True, exist_ok=True)
         for shard, entries in self._changed_shards(records):
             previous = self._body_files.pop(shard, None)
@@ -342,14 +341,14 @@ class BuildCache:
             token = secrets.token_hex(8)
             write_bodies(_bodies_file(path, shard), token,
                          {name: entry.article for name, entry in entries if entry.article is not None})
-            write_pickle(_shard_file(path, shard), (records_key(config), token, dict(entries)), without_bodies=True)
+            write_pickle(_shard_file(path, shard), (key, token, dict(entries)), without_bodies=True)
             for name, _ in self._saved_shards.get(shard, ()):
                 del self._saved_entries[name]
             self._saved_shards[shard] = entries
             self._saved_entries.update(entries)
         if len(self._loaded) == SHARDS and self.terms is not None and self._saved_terms != (self.terms[0], len(self.terms[1])):
             token, terms = self.terms
-            write_pickle(path.with_name(TERMS_FILE), (records_key(config), token, "\n".join(terms).encode("utf-8")))
+            write_pickle(path.with_name(TERMS_FILE), (key, token, "\n".join(terms).encode("utf-8")))
             self._saved_terms = (token, len(terms))
 
     def _changed_shards(self, records: dict[str, RecordEntry] | None = None
