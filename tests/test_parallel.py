@@ -159,3 +159,55 @@ def test_bodies_stay_in_memory_when_the_temporary_folder_cannot_take_them(tmp_pa
         assert sum(isinstance(a.__dict__["text"], bytes) for a in articles) == in_memory
         assert articles == plain
         assert map_forked(lambda article: article.text, articles, workers=2) == [a.text for a in plain]
+
+
+def test_a_full_build_renders_the_pages_without_related_items_while_it_ranks_them(tmp_path, monkeypatch):
+    import newsgen.build as build_module
+    from newsgen.render import SiteRenderer
+
+    site = write_site(tmp_path, _items(60))
+    config = load_config(site / "site.toml")
+    log = tmp_path / "rendered.log"
+    ranking: list[float] = []
+    rank, render_list, render_article = build_module.related_lists, SiteRenderer.render_list, SiteRenderer.render_article
+
+    def slow_rank(*args, **kwargs):
+        ranking.append(time.monotonic())
+        time.sleep(0.5)
+        found = rank(*args, **kwargs)
+        ranking.append(time.monotonic())
+        return found
+
+    def logged(kind, render):
+        def rendering(self, *args):
+            with open(log, "a", encoding="utf-8") as out:
+                out.write(f"{kind} {os.getpid()} {time.monotonic()}\n")
+            return render(self, *args)
+        return rendering
+
+    monkeypatch.setattr(build_module, "related_lists", slow_rank)
+    monkeypatch.setattr(SiteRenderer, "render_list", logged("list", render_list))
+    monkeypatch.setattr(SiteRenderer, "render_article", logged("article", render_article))
+    build(config, use_cache=False, workers=2)
+    started, ranked = ranking
+    rendered = [(kind, int(pid), float(at)) for kind, pid, at in (line.split() for line in log.read_text().splitlines())]
+    assert any(kind == "list" and pid != os.getpid() and started < at < ranked for kind, pid, at in rendered)
+    assert min(at for kind, _, at in rendered if kind == "article") > ranked
+    assert sum(kind == "article" for kind, _, _ in rendered) == 60  # each page once
+
+
+def test_the_pages_with_and_without_related_items_are_all_the_pages_once(tmp_path):
+    from newsgen.build import load_site
+    from newsgen.errors import Diagnostics
+    from newsgen.render import SiteRenderer
+
+    site = write_site(tmp_path, _items(12))
+    config = load_config(site / "site.toml")
+    renderer = SiteRenderer(load_site(config, Diagnostics()), config)
+    every = [job.url for job in renderer.jobs()]
+    articles = [job.url for job in renderer.jobs(others=False)]
+    others = [job.url for job in renderer.jobs(articles=False)]
+    assert len(articles) == 12 and len(set(every)) == len(every)
+    assert sorted(articles + others) == sorted(every)
+    assert {job.kind for job in renderer.jobs(others=False)} == {"article"}
+    assert "article" not in {job.kind for job in renderer.jobs(articles=False)}

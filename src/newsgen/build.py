@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from dataclasses import dataclass, field, replace
@@ -220,75 +221,99 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
     parsed = sum(1 for key, entry in cache.records.items()
                  if key not in before or before[key].article is not entry.article)
     loaded = time.perf_counter()
-
-    related, stale = related_lists(model, cache, config, stale_ok=quick)
-    renderer = SiteRenderer(model, config, templates, related=related)
-    jobs = list(renderer.jobs())
-    prints = Fingerprints.of(model, config, jobs, cache)
-    fingerprints = prints.pages
     incremental = bool(cache.files) and _describes(cache, target)
-    pending = [job for job in jobs if not incremental or not _unchanged(job, fingerprints, cache)]
-    if save_records:
-        cache.open_changed_bodies()  # make_others saves them while forked processes render pages
-    feeds = feed_lists(model, config)
-    groups = site_file_groups(model, config, renderer, prints, feeds)
-    made: dict[str, tuple[str, tuple[str, ...]]] = {}  # group key -> (fingerprint, its files)
-    kept = set(fingerprints)  # in an incremental build, pages and files not made again keep their bytes
-    others: list[PageResult] = []
-    total = len(pending)
-    report = (lambda done: progress(min(done, total), total)) if progress is not None else None
-
-    def make_others(handle: Callable[[RenderedFile], PageResult]) -> None:
-        """The files made whole (feeds, sitemaps...: `groups`) and the news sitemaps, each through
-        `handle` into `others`; and the records saved. It runs while the pages render."""
-        for group in groups:
-            previous = cache.groups.get(group.key) if incremental else None
-            if previous is not None and previous[0] == group.fingerprint:
-                made[group.key] = previous
-                kept.update(previous[1])
-                continue
-            group_files = list(group.make())
-            made[group.key] = (group.fingerprint, tuple(f.path for f in group_files))
-            others.extend(map(handle, group_files))
-        others.extend(map(handle, news_sitemaps(model, config, build_time)))
-        if save_records:
-            cache.save_records(config)
-
     assets = asset_sources(config)
     files: dict[str, str] = {}
-    if incremental:
-        def finish(folder: Path) -> None:
-            if defer is None:
-                finish_output(folder, model, config)
-            else:
-                defer(lambda: finish_output(folder, model, config))
+    renderer = SiteRenderer(model, config, templates)
+    ranked: list[tuple[dict[str, tuple[str, ...]], bool]] = []
 
-        spool = SpooledPages(target)
+    def rank() -> None:
+        ranked.append(related_lists(model, cache, config, stale_ok=quick))
 
-        def compare(rendered: RenderedFile) -> PageResult:
-            """The page's bytes are kept (on disk) only when they differ from the output's."""
-            data_digest = digest(rendered.data)
-            return rendered.path, data_digest, None if cache.files.get(rendered.path) == data_digest else \
-                spool.write(rendered.path, rendered.data)
-
-        try:
-            results = render_pages(pending, compare, report, workers, meanwhile=lambda: make_others(compare)) + others
-            changed = _write_changes(target, results, assets, cache, files, kept, finish)
-        finally:
-            spool.remove()
-    else:
-        with StagedOutput(target) as staged:
+    with ExitStack() as stack:
+        staged = None if incremental else stack.enter_context(StagedOutput(target))
+        early: list[PageResult] = []
+        if staged is None:
+            rank()
+        else:
             def write(rendered: RenderedFile) -> PageResult:
                 staged.write(rendered.path, rendered.data)
                 return rendered.path, digest(rendered.data), None
 
             for relative, source in assets.items():
                 files[relative] = write(RenderedFile(relative, source.read_bytes()))[1]
-            results = render_pages(pending, write, report, workers, meanwhile=lambda: make_others(write)) + others
+            # A full build renders the pages that show no related items (lists, home...) while
+            # this process ranks them: ranking is one process's work, and would leave the
+            # other cores idle.
+            first = list(renderer.jobs(articles=False))
+            total = len(first) + len(model.articles)
+            report = (lambda done: progress(min(done, total), total)) if progress is not None else None
+            early = render_pages(first, write, report, workers, meanwhile=rank)
+        related, stale = ranked[0]
+        renderer.related = related
+        jobs = list(renderer.jobs())
+        prints = Fingerprints.of(model, config, jobs, cache)
+        fingerprints = prints.pages
+        if incremental:
+            pending = [job for job in jobs if not _unchanged(job, fingerprints, cache)]
+        else:
+            pending = list(renderer.jobs(others=False))
+        if save_records:
+            cache.open_changed_bodies()  # make_others saves them while forked processes render pages
+        feeds = feed_lists(model, config)
+        groups = site_file_groups(model, config, renderer, prints, feeds)
+        made: dict[str, tuple[str, tuple[str, ...]]] = {}  # group key -> (fingerprint, its files)
+        kept = set(fingerprints)  # in an incremental build, pages and files not made again keep their bytes
+        others: list[PageResult] = []
+        done = len(early)
+        total = done + len(pending)
+        report = (lambda count: progress(min(done + count, total), total)) if progress is not None else None
+
+        def make_others(handle: Callable[[RenderedFile], PageResult]) -> None:
+            """The files made whole (feeds, sitemaps...: `groups`) and the news sitemaps, each through
+            `handle` into `others`; and the records saved. It runs while the pages render."""
+            for group in groups:
+                previous = cache.groups.get(group.key) if incremental else None
+                if previous is not None and previous[0] == group.fingerprint:
+                    made[group.key] = previous
+                    kept.update(previous[1])
+                    continue
+                group_files = list(group.make())
+                made[group.key] = (group.fingerprint, tuple(f.path for f in group_files))
+                others.extend(map(handle, group_files))
+            others.extend(map(handle, news_sitemaps(model, config, build_time)))
+            if save_records:
+                cache.save_records(config)
+
+        if staged is not None:
+            results = early + render_pages(pending, write, report, workers,
+                                           meanwhile=lambda: make_others(write)) + others
             for path, data_digest, _ in results:
                 files[path] = data_digest
             staged.token = content_token(files)
             finish_output(staged.stage, model, config, previous=target)
+        else:
+            def finish(folder: Path) -> None:
+                if defer is None:
+                    finish_output(folder, model, config)
+                else:
+                    defer(lambda: finish_output(folder, model, config))
+
+            spool = SpooledPages(target)
+
+            def compare(rendered: RenderedFile) -> PageResult:
+                """The page's bytes are kept (on disk) only when they differ from the output's."""
+                data_digest = digest(rendered.data)
+                return rendered.path, data_digest, None if cache.files.get(rendered.path) == data_digest else \
+                    spool.write(rendered.path, rendered.data)
+
+            try:
+                results = render_pages(pending, compare, report, workers, meanwhile=lambda: make_others(compare)) \
+                    + others
+                changed = _write_changes(target, results, assets, cache, files, kept, finish)
+            finally:
+                spool.remove()
+    if staged is not None:
         changed = sorted(files)
         cache.marker = staged.token
     cache.pages = fingerprints

@@ -270,7 +270,7 @@ class SiteRenderer:
         self.model = model
         self.config = config
         self.renderer = renderer or Renderer(config)
-        self._related = related  # slug -> related slugs; computed on first use when not given
+        self.related = related  # slug -> related slugs; computed on first use when not given
         self.topic_links = {t.key: TopicLink(t.key, t.name, t.url) for t in model.topics}
         self.views = _Views(lambda slug: self._view(model.by_slug[slug]))  # made when a page first shows one
         self.site = TemplateDict({
@@ -312,14 +312,19 @@ class SiteRenderer:
 
     # -- pages -----------------------------------------------------------------
 
-    def jobs(self) -> Iterator[PageJob]:
-        """Every page of the site, in a fixed order, not yet rendered."""
+    def jobs(self, *, articles: bool = True, others: bool = True) -> Iterator[PageJob]:
+        """Every page of the site, in a fixed order, not yet rendered; only the articles' pages,
+        or only the others (which show no related items, so need no ranking), when asked."""
         model = self.model
-        yield PageJob("", "home", self._home_slugs(), (), self.render_home)
-        for article in model.articles:
-            slug = article.slug
-            yield PageJob(article.url, "article", (slug,) + self.related_slugs(slug), (),
-                          lambda slug=slug: self.render_article(slug))
+        if others:
+            yield PageJob("", "home", self._home_slugs(), (), self.render_home)
+        if articles:
+            for article in model.articles:
+                slug = article.slug
+                yield PageJob(article.url, "article", (slug,) + self.related_slugs(slug), (),
+                              lambda slug=slug: self.render_article(slug))
+        if not others:
+            return
         for list_page in model.list_pages:
             yield PageJob(list_page.url, list_page.kind, list_page.article_slugs,
                           (list_page.pagination,),
@@ -355,10 +360,10 @@ class SiteRenderer:
         return [self.views[s] for s in self.related_slugs(slug)]
 
     def related_slugs(self, slug: str) -> tuple[str, ...]:
-        if self._related is None:
+        if self.related is None:
             from .related import related_items
-            self._related = related_items(self.model, MORE_ITEMS)
-        return self._related.get(slug, ())
+            self.related = related_items(self.model, MORE_ITEMS)
+        return self.related.get(slug, ())
 
     def list_heading(self, list_page: ListPage) -> str:
         locale, digits = self.config.date_locale, self.config.digits
