@@ -155,6 +155,18 @@ def test_nothing_changed_renders_nothing(tmp_path):
     assert 0 < edited.rendered < first.rendered
 
 
+def test_the_cache_serves_whichever_path_site_toml_is_read_by(tmp_path, monkeypatch):
+    rendered = {}
+    for name in ("absolute", "relative"):
+        site = write_site(tmp_path / name, {"a.md": item_text("خبر", "نص"), "b.md": item_text("خبر آخر", "نص")})
+        first = build(load_config(site / "site.toml"))
+        (site / "items" / "a.md").write_text(item_text("خبر", "نص جديد"), "utf-8")
+        monkeypatch.chdir(site)  # `newsgen build` in the site's folder, after `--config /abs/site.toml`
+        edited = build(load_config(site / "site.toml" if name == "absolute" else Path("site.toml")))
+        rendered[name] = edited.rendered
+    assert 0 < rendered["relative"] == rendered["absolute"] < first.rendered
+
+
 def test_a_new_item_rewrites_the_newest_list_pages_not_the_older_ones(tmp_path):
     items = {f"{day:02d}.md": item_text(f"خبر اليوم {day}", "البنك المركزي والتضخم", "[اقتصاد]", f"2024-03-{day:02d}")
              for day in range(1, 25)}

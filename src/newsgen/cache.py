@@ -16,7 +16,7 @@ import pickle
 import secrets
 import zlib
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
@@ -71,7 +71,9 @@ def code_digest() -> str:
 
 
 def config_digest(config: SiteConfig) -> str:
-    return digest(repr(config))
+    """The configuration's settings. Not the path it was read by: `newsgen build` in the site's
+    folder and `newsgen build --config /abs/site.toml` build the same site, from one cache."""
+    return digest(repr(replace(config, path=None)))
 
 
 def records_key(config: SiteConfig) -> str:
