@@ -1,8 +1,10 @@
 """Rendering many pages across the cores.
 
-Worker processes are forked once the site model, the related items and the
-compiled templates exist, so each starts with all of them in memory (shared
-copy-on-write) instead of rebuilding them or receiving them through a pipe. A
+Worker processes are forked once what their pages need exists (the site model,
+the compiled templates, and for the items' pages the related items), so each
+starts with all of it in memory (shared copy-on-write) instead of rebuilding it
+or receiving it through a pipe. A full build forks twice: for the pages that show
+no related items while this process ranks them, then for the items' pages. A
 worker sends back only what the build needs of each page: its path and digest,
 and its bytes when they must still be written.
 
