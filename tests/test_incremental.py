@@ -167,6 +167,25 @@ def test_the_cache_serves_whichever_path_site_toml_is_read_by(tmp_path, monkeypa
     assert 0 < rendered["relative"] == rendered["absolute"] < first.rendered
 
 
+def test_serve_scans_the_items_folders_once_per_build(tmp_path, monkeypatch):
+    import newsgen.build as build_module
+    import newsgen.loaders as loaders
+
+    site = write_site(tmp_path, {"a.md": item_text("خبر", "نص", "[اقتصاد]"), "b.md": item_text("خبر آخر", "نص")})
+    builder = SiteBuilder(load_config(site / "site.toml"))
+    builder.build()
+    scans = []
+    for module in (build_module, loaders):
+        scan = module.scan_item_files
+        monkeypatch.setattr(module, "scan_item_files", lambda folders, *args, scan=scan:
+                            scans.append(list(folders)) or scan(folders, *args))
+    (site / "items" / "a.md").write_text(item_text("خبر", "نص", "[رياضة]"), "utf-8")  # not a body edit
+    report = builder.build()
+    builder.wait()
+    assert "topics/sport/index.html" in report.changed
+    assert scans.count(list(builder.config.item_dirs)) == 1  # (the standing pages' folder is scanned too)
+
+
 def test_a_new_item_rewrites_the_newest_list_pages_not_the_older_ones(tmp_path):
     items = {f"{day:02d}.md": item_text(f"خبر اليوم {day}", "البنك المركزي والتضخم", "[اقتصاد]", f"2024-03-{day:02d}")
              for day in range(1, 25)}

@@ -99,7 +99,7 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
           progress: Callable[[int, int], None] | None = None, cache: BuildCache | None = None,
           use_cache: bool = True, build_time: datetime | None = None, templates: Renderer | None = None,
           defer: Callable[[Callable[[], None]], None] | None = None, workers: int | None = None,
-          quick: bool = False) -> BuildReport:
+          quick: bool = False, found: list | None = None) -> BuildReport:
     """Build the site into its output folder; the previous output survives any failure.
 
     With a cache from an earlier build of the same output, unchanged files are not
@@ -112,17 +112,18 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     to a background thread so that the page reloads first). `workers` is how many
     processes render pages (None: as many as pay off, up to the cores). `quick`
     lets an edit keep the previous related items for a moment (see `related_lists`);
-    the report's `related_stale` then says a build without it is due.
+    the report's `related_stale` then says a build without it is due. `found` is
+    `scan_item_files` of the items folders, when the caller has just made it.
     """
     started = time.perf_counter()
     build_time = resolve_build_time(build_time)  # a bad SOURCE_DATE_EPOCH stops the build before any work
     target = (output or config.output_dir).absolute()
     key = cache_key(config, drafts)
-    found = None  # the item files, once scanned for
     if cache is None and use_cache:
         main = BuildCache.load_main(config, key)
-        found = scan_item_files(config.item_dirs) if main is not None else None
-        report = shortcut_build(config, main, target, build_time, found, templates) if found is not None else None
+        if main is not None and found is None:
+            found = scan_item_files(config.item_dirs)
+        report = shortcut_build(config, main, target, build_time, found, templates) if main is not None else None
         if report is not None:
             main.save(config)
             report.seconds = time.perf_counter() - started
@@ -516,12 +517,13 @@ class SiteBuilder:
         # earlier build is being written in a thread, whose locks a forked child would inherit held.
         busy = self._deferred is not None and not self._deferred.done()
         try:
-            report = self._after_body_edits(quick)
+            found = scan_item_files(self.config.item_dirs)  # once for both ways of building
+            report = self._after_body_edits(quick, found)
             if report is not None:
                 return report
             return build(self.config, drafts=self.drafts, output=self.output, cache=self.cache,
                          templates=self._renderer(), defer=defer, workers=1 if busy else None, quick=quick,
-                         use_cache=False)
+                         use_cache=False, found=found)
         finally:
             # Saved after the tabs are told (the cache on disk is for the next process), from
             # a copy of the records, since the next build changes them.
@@ -531,7 +533,7 @@ class SiteBuilder:
             else:
                 self._later.submit(cache.save, self.config, records)
 
-    def _after_body_edits(self, quick: bool) -> BuildReport | None:
+    def _after_body_edits(self, quick: bool, found: list) -> BuildReport | None:
         """The build when nothing changed or only some items' bodies (`shortcut_build`, which
         `quick` lets keep the related items of before); with search on, the search index is
         brought up to date afterwards, in the background. None otherwise."""
@@ -540,7 +542,7 @@ class SiteBuilder:
             return None
         started = time.perf_counter()
         target = self.output.absolute()
-        report = shortcut_build(config, cache, target, resolve_build_time(None), scan_item_files(config.item_dirs),
+        report = shortcut_build(config, cache, target, resolve_build_time(None), found,
                                 self._renderer(), search_later=config.search, stale_ok=quick)
         if report is None:
             return None
