@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -184,6 +185,41 @@ def test_serve_scans_the_items_folders_once_per_build(tmp_path, monkeypatch):
     builder.wait()
     assert "topics/sport/index.html" in report.changed
     assert scans.count(list(builder.config.item_dirs)) == 1  # (the standing pages' folder is scanned too)
+
+
+@pytest.mark.parametrize("edit", ["body", "headline"])
+@pytest.mark.parametrize("builder", ["build", "serve"])
+def test_a_rewrite_that_keeps_the_size_and_the_time_is_still_seen(tmp_path, edit, builder):
+    # A file system keeps a file's time in steps (2 s on FAT, a clock tick on ext4 with older
+    # kernels): a rewrite within one step of the last keeps it. Here the time is put back by hand.
+    site = write_site(tmp_path, {"a.md": item_text("خبر أول", "نص قديم"), "b.md": item_text("خبر ثان", "نص")})
+    config = load_config(site / "site.toml")
+    run = SiteBuilder(config).build if builder == "serve" else lambda: build(config)
+    run()
+    path = site / "items" / "a.md"
+    before = path.stat()
+    text = item_text("خبر أول", "نص جديد") if edit == "body" else item_text("خبر آخر", "نص قديم")
+    assert len(text.encode()) == before.st_size
+    path.write_text(text, "utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    report = run()
+    page = "articles/خبر-أول/index.html" if edit == "body" else "articles/خبر-آخر/index.html"
+    assert page in report.changed
+    assert ("جديد" if edit == "body" else "خبر آخر") in (site / "public" / page).read_text("utf-8")
+
+
+def test_the_time_of_the_last_scan_is_kept_in_the_cache_and_its_journal(tmp_path):
+    site = write_site(tmp_path, {"a.md": item_text("خبر", "نص", "[اقتصاد]"), "b.md": item_text("خبر آخر", "نص", "[اقتصاد]")},
+                      config=CONFIG.format(digits="western"))
+    config = load_config(site / "site.toml")
+    times = []
+    for end in ("", "!", "!!"):  # a body edit past the summary, of punctuation: the shortcut, which saves a journal
+        (site / "items" / "a.md").write_text(item_text("خبر", "نص", "[اقتصاد]") + f"\nفقرة ثانية{end}\n", "utf-8")
+        started = time.time_ns()
+        build(config)
+        times.append(BuildCache.load_main(config, cache_key(config, False)).scanned_ns)
+        assert started <= times[-1] <= time.time_ns()
+    assert (site / ".newsgen-cache" / "journal.pickle").exists() and times == sorted(set(times))
 
 
 def test_a_new_item_rewrites_the_newest_list_pages_not_the_older_ones(tmp_path):

@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 from .config import SiteConfig
 from .errors import Diagnostics, Problem
 from .feeds import NewsArchive, feed_files, feed_lists, news_sitemaps, resolve_build_time, robots, sitemap_urls, sitemaps
-from .loaders import load_articles, load_pages, published, scan_item_files
+from .loaders import load_articles, load_pages, published, scan_item_files, settled
 from .model import SiteModel
 from .cache import BuildCache, RecordEntry, TemplateCode, code_digest, config_digest, digest, tree_digest
 from .edits import EditedFiles, EditIndex, edited_build
@@ -39,10 +39,12 @@ class BuildReport:
 
 
 def load_site(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool = False,
-              records: dict | None = None, found: list | None = None) -> SiteModel:
+              records: dict | None = None, found: list | None = None, scanned_ns: int = 0) -> SiteModel:
     """Read every item and page and derive the site model; errors raise `BuildFailed`.
-    (`found`: the item files, when the caller has scanned for them.)"""
-    articles = load_articles(config, diagnostics, drafts=drafts, records=records, found=found)
+    (`found`: the item files, when the caller has scanned for them; `scanned_ns`: see
+    `load_articles`.)"""
+    articles = load_articles(config, diagnostics, drafts=drafts, records=records, found=found,
+                             scanned_ns=scanned_ns)
     pages = load_pages(config, diagnostics)
     diagnostics.raise_if_errors()
     model = build_site_model(articles, pages, config, diagnostics)
@@ -99,7 +101,7 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
           progress: Callable[[int, int], None] | None = None, cache: BuildCache | None = None,
           use_cache: bool = True, build_time: datetime | None = None, templates: Renderer | None = None,
           defer: Callable[[Callable[[], None]], None] | None = None, workers: int | None = None,
-          quick: bool = False, found: list | None = None) -> BuildReport:
+          quick: bool = False, found: list | None = None, scanned_ns: int | None = None) -> BuildReport:
     """Build the site into its output folder; the previous output survives any failure.
 
     With a cache from an earlier build of the same output, unchanged files are not
@@ -113,9 +115,12 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     processes render pages (None: as many as pay off, up to the cores). `quick`
     lets an edit keep the previous related items for a moment (see `related_lists`);
     the report's `related_stale` then says a build without it is due. `found` is
-    `scan_item_files` of the items folders, when the caller has just made it.
+    `scan_item_files` of the items folders, when the caller has just made it, and
+    `scanned_ns` the `time.time_ns()` just before it.
     """
     started = time.perf_counter()
+    if scanned_ns is None:
+        scanned_ns = time.time_ns()  # before any item file is looked at
     build_time = resolve_build_time(build_time)  # a bad SOURCE_DATE_EPOCH stops the build before any work
     target = (output or config.output_dir).absolute()
     key = cache_key(config, drafts)
@@ -123,7 +128,8 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
         main = BuildCache.load_main(config, key)
         if main is not None and found is None:
             found = scan_item_files(config.item_dirs)
-        report = shortcut_build(config, main, target, build_time, found, templates) if main is not None else None
+        report = shortcut_build(config, main, target, build_time, found, scanned_ns, templates) \
+            if main is not None else None
         if report is not None:
             main.save(config)
             report.seconds = time.perf_counter() - started
@@ -140,7 +146,7 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     try:
         return _build(config, cache, target, diagnostics, before, started, drafts=drafts, progress=progress,
                       build_time=build_time, templates=templates, defer=defer, workers=workers, quick=quick,
-                      found=found, save_records=use_cache)
+                      found=found, scanned_ns=scanned_ns, save_records=use_cache)
     finally:
         if use_cache:
             cache.save(config)  # parsed records are worth keeping even when the build fails
@@ -160,14 +166,14 @@ def other_inputs(config: SiteConfig) -> dict[str, tuple[int, int]]:
 
 
 def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_time: datetime,
-                   found: list, templates: Renderer | None = None, search_later: bool = False,
+                   found: list, scanned_ns: int, templates: Renderer | None = None, search_later: bool = False,
                    stale_ok: bool = False) -> BuildReport | None:
     """The build when no page, asset or template changed since the last one (the code and
     configuration are the cache's key), and no item either or only a few items' bodies, without
     deriving the site model: the edited items' pages and feeds (`edits.edited_build`) and the
     Google News sitemap, which depends on the build time, are made again. None otherwise.
-    `found` is `scan_item_files` of the items folders; `search_later` and `stale_ok`: see
-    `edited_build`."""
+    `found` is `scan_item_files` of the items folders, begun at `scanned_ns`; `search_later` and
+    `stale_ok`: see `edited_build`."""
     state = cache.state
     if not state or state.get("related_stale") or not _describes(cache, target):
         return None
@@ -180,6 +186,9 @@ def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_ti
             tree_digest(template_folders(config)) != state["templates"] or not state["news"].serves(build_time):
         return None
     changed = {name: value for name, value in items.items() if state["items"][name] != value}
+    unsure = [name for name, (_, mtime_ns) in items.items()
+              if name not in changed and not settled(mtime_ns, cache.scanned_ns)]
+    changed.update((name, items[name]) for name in _rewritten(config, cache, unsure))
     edited = edited_build(config, cache, target, changed, templates, search_later, stale_ok) if changed \
         else EditedFiles([], 0, False)
     if edited is None:
@@ -191,6 +200,7 @@ def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_ti
     files.update((f.path, digest(f.data)) for f in news)
     cache.marker = update_output(target, writes, removals, cache.marker, cache.files, files)
     cache.files = files
+    cache.scanned_ns = scanned_ns
     articles, topics, undated = state["report"]
     details = [f"{len(changed)} item files changed in their bodies only: their pages, their feeds and the "
                "Google News sitemap were made again" if changed else
@@ -200,6 +210,24 @@ def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_ti
                        undated=undated, files=len(files), warnings=list(state["warnings"]),
                        changed=sorted(edited.written + list(writes) + removals), rendered=edited.pages,
                        details=details, related_stale=edited.stale)
+
+
+def _rewritten(config: SiteConfig, cache: BuildCache, paths: list[str]) -> list[str]:
+    """Of item files whose size and time are as recorded but too close to the last scan to vouch
+    for them (`loaders.settled`), those whose bytes are not the recorded ones."""
+    if not paths:
+        return []
+    cache.load_shards(config, paths)
+    rewritten = []
+    for path in paths:
+        entry = cache.records.get(path)
+        try:
+            same = entry is not None and digest(Path(path).read_bytes()) == entry.content
+        except OSError:
+            same = False
+        if not same:
+            rewritten.append(path)
+    return rewritten
 
 
 def _describes(cache: BuildCache, target: Path) -> bool:
@@ -217,8 +245,9 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
            before: dict, started: float, *, drafts: bool, progress: Callable[[int, int], None] | None,
            build_time: datetime | None, templates: Renderer | None,
            defer: Callable[[Callable[[], None]], None] | None, workers: int | None,
-           quick: bool, found: list | None, save_records: bool = False) -> BuildReport:
-    model = load_site(config, diagnostics, drafts=drafts, records=cache.records, found=found)
+           quick: bool, found: list | None, scanned_ns: int, save_records: bool = False) -> BuildReport:
+    model = load_site(config, diagnostics, drafts=drafts, records=cache.records, found=found,
+                      scanned_ns=cache.scanned_ns)
     parsed = sum(1 for key, entry in cache.records.items()
                  if key not in before or before[key].article is not entry.article)
     loaded = time.perf_counter()
@@ -327,6 +356,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
                    **({"related_stale": True} if stale else {})}
     cache.files = files
     cache.output = str(target)
+    cache.scanned_ns = scanned_ns
     if progress is not None:
         progress(total, total)
     pages = sum(1 for path in files if path.endswith(".html"))
@@ -517,13 +547,14 @@ class SiteBuilder:
         # earlier build is being written in a thread, whose locks a forked child would inherit held.
         busy = self._deferred is not None and not self._deferred.done()
         try:
+            scanned_ns = time.time_ns()
             found = scan_item_files(self.config.item_dirs)  # once for both ways of building
-            report = self._after_body_edits(quick, found)
+            report = self._after_body_edits(quick, found, scanned_ns)
             if report is not None:
                 return report
             return build(self.config, drafts=self.drafts, output=self.output, cache=self.cache,
                          templates=self._renderer(), defer=defer, workers=1 if busy else None, quick=quick,
-                         use_cache=False, found=found)
+                         use_cache=False, found=found, scanned_ns=scanned_ns)
         finally:
             # Saved after the tabs are told (the cache on disk is for the next process), from
             # a copy of the records, since the next build changes them.
@@ -533,7 +564,7 @@ class SiteBuilder:
             else:
                 self._later.submit(cache.save, self.config, records)
 
-    def _after_body_edits(self, quick: bool, found: list) -> BuildReport | None:
+    def _after_body_edits(self, quick: bool, found: list, scanned_ns: int) -> BuildReport | None:
         """The build when nothing changed or only some items' bodies (`shortcut_build`, which
         `quick` lets keep the related items of before); with search on, the search index is
         brought up to date afterwards, in the background. None otherwise."""
@@ -542,7 +573,7 @@ class SiteBuilder:
             return None
         started = time.perf_counter()
         target = self.output.absolute()
-        report = shortcut_build(config, cache, target, resolve_build_time(None), found,
+        report = shortcut_build(config, cache, target, resolve_build_time(None), found, scanned_ns,
                                 self._renderer(), search_later=config.search, stale_ok=quick)
         if report is None:
             return None

@@ -32,7 +32,7 @@ from .terms import TermCounts
 
 CACHE_FOLDER = ".newsgen-cache"
 CACHE_FILE = "build.pickle"
-FORMAT = 9
+FORMAT = 10
 _PACKAGE = Path(__file__).parent
 
 
@@ -108,6 +108,9 @@ class BuildCache:
     files: dict[str, str] = field(default_factory=dict)  # output path -> digest of its bytes
     output: str = ""  # the output folder these describe
     marker: str = ""  # the token of the build that wrote it as they describe it (see `output.output_token`)
+    # When the last build began looking at the item files (`time.time_ns()`): the records' sizes and
+    # times vouch for a file only when it is older than that (see `loaders.settled`).
+    scanned_ns: int = 0
     related: tuple[str, dict[str, tuple[str, ...]]] | None = None  # (digest of the inputs, related items)
     groups: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)  # feeds...: fingerprint, files
     state: dict | None = None  # what the last build read and reported (see `build.shortcut_build`)
@@ -207,7 +210,8 @@ class BuildCache:
             if not isinstance(stored, dict) or stored.get("format") != FORMAT:
                 raise ValueError("unknown cache format")
             cache = cls(key=stored["key"], pages=stored["pages"], files=stored["files"], output=stored["output"],
-                        marker=stored["marker"], related=stored["related"], groups=stored["groups"],
+                        marker=stored["marker"], scanned_ns=stored["scanned_ns"], related=stored["related"],
+                        groups=stored["groups"],
                         state=stored["state"], _loaded=set(), _token=stored["token"])
             cache._base = cache._snapshot()
             journal = path.with_name(JOURNAL_FILE)
@@ -224,7 +228,8 @@ class BuildCache:
             # Another configuration, whose reading of items is the same: the records (in their
             # files) still serve, and what the output holds is still what it holds; what the
             # pages showed and the state of the last build are of the other configuration.
-            cache = cls(key=key, files=cache.files, output=cache.output, marker=cache.marker, _loaded=set())
+            cache = cls(key=key, files=cache.files, output=cache.output, marker=cache.marker,
+                        scanned_ns=cache.scanned_ns, _loaded=set())
         return cache
 
     def load_edit_index(self, config: SiteConfig):
@@ -264,7 +269,8 @@ class BuildCache:
 
     def _journaled(self) -> dict[str, dict]:
         return {"pages": self.pages, "files": self.files, "groups": self.groups,
-                "items": (self.state or {}).get("items", {}), "marker": {"token": self.marker}}
+                "items": (self.state or {}).get("items", {}),
+                "marker": {"token": self.marker, "scanned_ns": self.scanned_ns}}
 
     def _fixed(self) -> tuple:
         """What a journal cannot hold: the rest of the main file."""
@@ -287,6 +293,7 @@ class BuildCache:
                 else:
                     part[entry] = value
         self.marker = parts["marker"].get("token", "")
+        self.scanned_ns = parts["marker"].get("scanned_ns", 0)
         self._saved_changes = changes
 
     def save(self, config: SiteConfig, records: dict[str, RecordEntry] | None = None) -> None:
@@ -304,6 +311,7 @@ class BuildCache:
             write_pickle(path, {"format": FORMAT, "key": self.key, "records": records_key(config),
                                  "token": self._token, "pages": self.pages,
                                  "files": self.files, "output": self.output, "marker": self.marker,
+                                 "scanned_ns": self.scanned_ns,
                                  "related": self.related,
                                  "groups": self.groups, "state": self.state})
             path.with_name(JOURNAL_FILE).unlink(missing_ok=True)  # names the previous token: unread now

@@ -102,13 +102,16 @@ def load_article(path: Path, settings: ReadSettings, diagnostics: Diagnostics,
 
 def load_articles(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool = False,
                   records: dict[str, RecordEntry] | None = None,
-                  found: list[tuple[str, os.stat_result | OSError]] | None = None) -> list[Article]:
+                  found: list[tuple[str, os.stat_result | OSError]] | None = None,
+                  scanned_ns: int = 0) -> list[Article]:
     """All published items (drafts too when asked), in file order.
 
     With `records` (the build cache), files whose size, time and then bytes are
     unchanged are not parsed again; `records` is updated in place to hold
     exactly the files found now. `found` is `scan_item_files` of the items
-    folders, when the caller has it already.
+    folders, when the caller has it already. `scanned_ns` is when the scan that
+    recorded the records began: a file's size and time vouch for it only when it
+    is older than that (`settled`), else its bytes are compared.
     """
     for folder in config.item_dirs:
         if not folder.is_dir():
@@ -122,7 +125,8 @@ def load_articles(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool 
             diagnostics.error(f"cannot read the file: {stat.strerror}", display_path(Path(key), config.root))
             continue
         entry = previous.get(key)
-        if entry is not None and entry.size == stat.st_size and entry.mtime_ns == stat.st_mtime_ns:
+        if entry is not None and entry.size == stat.st_size and entry.mtime_ns == stat.st_mtime_ns and \
+                settled(stat.st_mtime_ns, scanned_ns):
             current[key] = entry
         else:
             to_read.append((key, stat, entry))
@@ -142,6 +146,22 @@ def load_articles(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool 
         records.clear()
         records.update(current)
     return articles
+
+
+# The coarsest steps in which file systems keep a file's time (FAT: 2 s; ext4 on older kernels:
+# a clock tick of a few milliseconds).
+TIME_STEP_NS = 2_000_000_000
+
+
+def settled(mtime_ns: int, scanned_ns: int) -> bool:
+    """Whether a file's time, as recorded by a scan that began at `scanned_ns` (`time.time_ns()`),
+    tells that the file is unchanged as long as the time and size are.
+
+    A file rewritten within one step of the file system's clock keeps its time; at the same size,
+    its size and time cannot tell the rewrite. That can have happened after the scan only to a
+    file whose time is within one step of the scan, or later (git calls such files "racily clean").
+    """
+    return mtime_ns < scanned_ns - TIME_STEP_NS
 
 
 def published(entries: Iterable[RecordEntry], drafts: bool = False) -> list[Article]:
