@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from contextlib import ExitStack
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import datetime
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -262,6 +262,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
 
     with ExitStack() as stack:
         staged = None if incremental else stack.enter_context(StagedOutput(target))
+        first: list[PageJob] = []  # a full build's pages rendered while it ranks
         early: list[PageResult] = []
         if staged is None:
             rank()
@@ -276,18 +277,16 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
             # this process ranks them: ranking is one process's work, and would leave the
             # other cores idle.
             first = list(renderer.jobs(articles=False))
-            total = len(first) + len(model.articles)
-            report = (lambda done: progress(min(done, total), total)) if progress is not None else None
-            early = render_pages(first, write, report, workers, meanwhile=rank)
+            every = len(first) + len(model.articles)
+            early = render_pages(first, write, (lambda done: progress(min(done, every), every)) if progress else None,
+                                 workers, meanwhile=rank)
         related, stale = ranked[0]
         renderer.related = related
-        jobs = list(renderer.jobs())
+        jobs = list(renderer.jobs()) if incremental else first + list(renderer.jobs(others=False))
         prints = Fingerprints.of(model, config, jobs, cache)
         fingerprints = prints.pages
-        if incremental:
-            pending = [job for job in jobs if not _unchanged(job, fingerprints, cache)]
-        else:
-            pending = list(renderer.jobs(others=False))
+        pending = [job for job in jobs if not _unchanged(job, fingerprints, cache)] if incremental \
+            else jobs[len(first):]  # the items' pages, the rest being rendered
         if save_records:
             cache.open_changed_bodies()  # make_others saves them while forked processes render pages
         feeds = feed_lists(model, config)
