@@ -811,9 +811,7 @@ def _body_in_a_forked_process_after_saving(config, key: str, name: str, edited: 
 
 
 def test_processes_forked_before_a_shard_is_saved_read_its_bodies_from_the_file_they_forked_on(tmp_path):
-    from newsgen.cache import _shard_of
-
-    from newsgen.cache import SHARDS
+    from newsgen.cache import SHARDS, _shard_of
 
     # One more item than shards: two share one.
     site = write_site(tmp_path, {f"{i}.md": item_text(f"خبر {i}", f"نص الخبر رقم {i}") for i in range(SHARDS + 1)})

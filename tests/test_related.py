@@ -5,10 +5,9 @@ from __future__ import annotations
 import pickle
 import random
 from collections import Counter
-from dataclasses import replace
-from unittest import mock
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from unittest import mock
 
 from bs4 import BeautifulSoup
 from hypothesis import given, settings
