@@ -78,6 +78,10 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def without_index(files: dict[str, bytes]) -> dict[str, bytes]:
+    return {path: data for path, data in files.items() if not path.startswith("pagefind/")}
+
+
 def apply(site: Path, edit: tuple) -> None:
     items = sorted((site / "items").glob("*.md"))
     kind = edit[0]
@@ -425,7 +429,12 @@ def test_a_quick_build_keeps_related_items_for_a_moment_and_the_next_build_catch
     shutil.copytree(site, tmp_path / "cold", ignore=shutil.ignore_patterns("public", ".newsgen-cache"))
     cold = load_config(tmp_path / "cold" / "site.toml")
     build(cold, use_cache=False)
-    assert snapshot(site / "public") == snapshot(tmp_path / "cold" / "public")
+    # The search index holds the edit in its shard of recent edits, which a cold build has not:
+    # the same records are found, from other files.
+    assert without_index(snapshot(site / "public")) == without_index(snapshot(tmp_path / "cold" / "public"))
+    if search:
+        from test_search import visible_index
+        assert visible_index(site / "public") == visible_index(tmp_path / "cold" / "public")
     # An added item is never quick: there are no related items of before for it.
     (site / "items" / "جديد.md").write_text(item_text("جديد", "السد والمياه"), "utf-8")
     assert builder.build(quick=True).related_stale is False

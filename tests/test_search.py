@@ -6,6 +6,7 @@ import dataclasses
 import gzip
 import json
 import re
+import shutil
 import unicodedata
 from collections import Counter
 from pathlib import Path
@@ -32,17 +33,24 @@ def build(site: Path) -> int:
     return main(["build", "--config", str(site / "site.toml"), "--quiet"])
 
 
-def fragments(out: Path) -> list[dict]:
-    """Every record Pagefind stored in every shard, decoded (gzip, a signature, then JSON).
+def fragments(out: Path, *, hidden: bool = False) -> list[dict]:
+    """Every record Pagefind stored in the shards the manifest names, decoded (gzip, a signature,
+    then JSON); without the records the manifest hides, as the search page leaves them out,
+    unless `hidden`.
 
-    Each gets `shard` (its folder), `shown` (the metadata readers see, revealed) and
+    Each gets `id`, `shard` (its folder), `shown` (the metadata readers see, revealed) and
     `words` (the indexed words, without the full stop Pagefind puts after a heading).
     """
+    manifest = json.loads((out / "pagefind" / MANIFEST).read_text("utf-8"))
+    left_out = set() if hidden else set(manifest["hidden"])
     records = []
-    for path in sorted((out / "pagefind").glob("*/fragment/*.pf_fragment")):
+    for path in sorted(p for name in manifest["shards"] for p in (out / "pagefind" / name).glob("fragment/*.pf_fragment")):
+        if path.name.removesuffix(".pf_fragment") in left_out:
+            continue
         data = gzip.decompress(path.read_bytes())
         assert data.startswith(b"pagefind_dcd"), path
         record = json.loads(data[len(b"pagefind_dcd"):])
+        record["id"] = path.name.removesuffix(".pf_fragment")
         record["shard"] = path.parent.parent.name
         record["shown"] = {key: reveal(value) for key, value in record["meta"].items() if key != "title"}
         record["words"] = [word.rstrip(".") for word in record["content"].split()]
@@ -209,21 +217,125 @@ def test_a_site_is_indexed_in_shards_each_item_in_the_shard_of_its_file(sharded)
     assert manifest["items"] == len(model.articles)
 
 
-def test_editing_one_item_indexes_only_its_shard_again(sharded):
+def manifest_of(out: Path) -> dict:
+    return json.loads((out / "pagefind" / MANIFEST).read_text("utf-8"))
+
+
+def test_an_edit_goes_into_the_shard_of_recent_edits_and_the_old_record_is_hidden(sharded):
     assert build(sharded) == 0
     out = sharded / "public"
     before = {folder.name: file_state(folder) for folder in shard_folders(out)}
+    old_lake = record(fragments(out), "بحيرة الغزلان")
     edit(sharded)
     assert build(sharded) == 0
-    after = {folder.name: file_state(folder) for folder in shard_folders(out)}
-    (gone,), (new,) = set(before) - set(after), set(after) - set(before)
-    assert gone[:3] == new[:3] == f"{shard_number(LAKE.as_posix(), 4):03d}"
-    # The other shards were not written again: the same files, inodes and times.
-    assert len(set(before) & set(after)) == 3
-    assert all(before[name] == after[name] for name in set(before) & set(after))
-    assert not (out / "pagefind" / gone).exists()
+    *kept, recent = shard_folders(out)
+    # The four shards were not written again: the same files, inodes and times.
+    assert {folder.name: file_state(folder) for folder in kept} == before
+    assert recent.name.startswith("recent-") and len(list((recent / "fragment").iterdir())) == 1
+    assert manifest_of(out)["hidden"] == [old_lake["id"]] and old_lake["shard"] in before
     lake = record(fragments(out), "بحيرة الغزلان")
-    assert lake["shard"] == new and "فلامنغو" in lake["words"]
+    assert lake["shard"] == recent.name and "فلامنغو" in lake["words"]
+    assert sorted(r["id"] for r in fragments(out, hidden=True) if r["url"] == lake["url"]) == sorted([old_lake["id"], lake["id"]])
+    model, _ = loaded(sharded)
+    assert sorted(unquote(r["url"]) for r in fragments(out)) == sorted(f"/{a.url.rstrip('/')}.html" for a in model.articles)
+
+
+def visible_index(out: Path) -> dict[str, tuple]:
+    """Per item's URL, the words and texts the search page can find and show (one record each)."""
+    records = fragments(out)
+    urls = [unquote(r["url"]) for r in records]
+    assert len(urls) == len(set(urls)), sorted(u for u in urls if urls.count(u) > 1)
+    return {unquote(r["url"]): (r["words"], r["shown"]) for r in records}
+
+
+def cold_index(site: Path, folder: Path) -> dict[str, tuple]:
+    """`visible_index` of the site's items as they are now, indexed by a build of a copy, cold."""
+    copy = folder / "site"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(site, copy, ignore=shutil.ignore_patterns("public", ".newsgen-cache"))
+    assert build(copy) == 0
+    assert not manifest_of(copy / "public")["hidden"]
+    return visible_index(copy / "public")
+
+
+def test_after_edits_additions_deletions_and_renames_the_index_finds_what_a_new_one_does(
+        sharded, tmp_path, monkeypatch):
+    monkeypatch.setattr(newsgen.search, "RECENT_ITEMS", 4)
+    items = sorted((sharded / "seeds" / "content").rglob("*.md"))
+    items = [p for p in items if not p.name.startswith("_")]
+    assert build(sharded) == 0
+    out = sharded / "public"
+    first = {folder.name for folder in shard_folders(out)}
+
+    def add() -> None:
+        (sharded / "seeds" / "content" / "2025" / "heron-count.md").write_text(
+            "---\ntitle: إحصاء طيور البلشون في المحمية\ndate: 2025-03-02\n---\n\nأحصى المراقبون طيور البلشون.\n",
+            encoding="utf-8")
+
+    def retitle(path: Path) -> None:
+        text = path.read_text("utf-8")
+        path.write_text(re.sub(r"(?m)^title: (.*)$", r"title: \1 (محدث)", text, count=1), encoding="utf-8")
+
+    steps = [
+        ("one edit", lambda: edit(sharded)),
+        ("an addition", add),
+        ("a deletion", lambda: items[0].unlink()),
+        ("a new headline", lambda: retitle(items[1])),
+        ("a rename", lambda: items[2].rename(items[2].with_name("renamed-" + items[2].name))),
+        ("past the recent edits' size", lambda: [edit(sharded, p.relative_to(sharded)) for p in items[3:9]]),
+        ("the same item again", lambda: edit(sharded)),
+    ]
+    seen_recent = set()
+    for name, step in steps:
+        step()
+        assert build(sharded) == 0, name
+        manifest = manifest_of(out)
+        recent = [shard for shard in manifest["shards"] if shard.startswith("recent-")]
+        if recent:
+            count = len(list((out / "pagefind" / recent[0] / "fragment").iterdir()))
+            assert count <= newsgen.search.RECENT_ITEMS, name
+            seen_recent.add(name)
+        assert visible_index(out) == cold_index(sharded, tmp_path / "cold"), name
+    # The recent edits served the small steps, and the large one had shards indexed again.
+    assert {"one edit", "an addition", "a new headline"} <= seen_recent
+    assert len({folder.name for folder in shard_folders(out)} - first) >= 2
+
+
+def test_without_its_listing_or_after_newsgens_code_changed_a_shard_is_indexed_again(sharded, monkeypatch):
+    assert build(sharded) == 0
+    out = sharded / "public"
+    listings = sharded / ".newsgen-cache" / newsgen.search.LISTINGS
+    assert sorted(p.stem for p in listings.iterdir()) == sorted(f.name for f in shard_folders(out))
+    (listings / f"{record(fragments(out), 'بحيرة الغزلان')['shard']}.json").write_text("{", encoding="utf-8")
+    before = {folder.name for folder in shard_folders(out)}
+    edit(sharded)
+    assert build(sharded) == 0
+    after = {folder.name for folder in shard_folders(out)}
+    assert len(after - before) == 1 and not any(name.startswith("recent-") for name in after)
+    assert manifest_of(out)["hidden"] == []
+    assert sorted(p.stem for p in listings.iterdir()) == sorted(after)  # the others' listings stay, none more
+
+    monkeypatch.setattr(newsgen.search, "_index_code", lambda: "another version of newsgen")
+    edit(sharded)
+    assert build(sharded) == 0
+    names = {folder.name for folder in shard_folders(out)}
+    assert not names & after and not any(name.startswith("recent-") for name in names)
+
+
+def test_a_full_build_links_the_shards_and_the_recent_edits_of_the_output_it_replaces(sharded):
+    assert build(sharded) == 0
+    edit(sharded)
+    assert build(sharded) == 0
+    out = sharded / "public"
+    before = {folder.name: file_state(folder) for folder in shard_folders(out)}
+    hidden = manifest_of(out)["hidden"]
+    assert len(before) == 5 and len(hidden) == 1
+    config = sharded / "site.toml"
+    config.write_text(config.read_text("utf-8").replace("per_page = ", "per_page = 1"), encoding="utf-8")
+    assert build(sharded) == 0  # another configuration: the site is written anew beside the output
+    after = {folder.name: {path: ino for path, (ino, _) in file_state(folder).items()} for folder in shard_folders(out)}
+    assert after == {name: {path: ino for path, (ino, _) in state.items()} for name, state in before.items()}
+    assert manifest_of(out)["hidden"] == hidden
 
 
 def test_shards_no_longer_named_are_deleted(sharded, monkeypatch):

@@ -38,11 +38,27 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+LAKE_HEADLINE = "بحيرة الغزلان تفقد ثلث مساحتها في عشر سنوات"
+HERON_HEADLINE = "إحصاء طيور البلشون في المحمية"
+DELETED = Path("seeds") / "content" / "2024" / "central-bank-holds-rates.md"
+DELETED_WORD = "الإيداع"
+
+
+def edit_sample(source: Path) -> None:
+    """An item edited (a word added), one added and one deleted."""
+    lake = source / "seeds" / "content" / "2025" / "gazelle-lake-shrinking.md"
+    lake.write_text(lake.read_text("utf-8") + "\nوتعيش في البحيرة طيور الفلامنغو.\n", encoding="utf-8")
+    (source / "seeds" / "content" / "2025" / "heron-count.md").write_text(
+        f"---\ntitle: {HERON_HEADLINE}\ndate: 2025-03-02\n---\n\nأحصى المراقبون طيور البلشون.\n", encoding="utf-8")
+    (source / DELETED).unlink()
+
+
 @contextlib.contextmanager
-def served_sample(root: Path, shard_items: int | None = None):
+def served_sample(root: Path, shard_items: int | None = None, edits: bool = False):
     """The sample archive built into <www>/archive/ and served on 127.0.0.1.
 
-    With `shard_items`, newsgen.search.SHARD_ITEMS is that while it builds.
+    With `shard_items`, newsgen.search.SHARD_ITEMS is that while it builds. With `edits`,
+    built, then `edit_sample` and built again.
     """
     source = copy_sample_site(root / "site")
     www = root / "www"
@@ -51,6 +67,9 @@ def served_sample(root: Path, shard_items: int | None = None):
         if shard_items is not None:
             patch.setattr(newsgen.search, "SHARD_ITEMS", shard_items)
         assert main(["build", "--config", str(source / "site.toml"), "--quiet", "--output", str(out)]) == 0
+        if edits:
+            edit_sample(source)
+            assert main(["build", "--config", str(source / "site.toml"), "--quiet", "--output", str(out)]) == 0
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(www)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -149,9 +168,13 @@ def site_path(href: str) -> str:
 # -- the reference: what the index holds, matched the way the page matches ------------
 
 def indexed_items(out: Path) -> list[dict]:
-    """Every record of every shard: its item's URL, headline, shard and indexed words."""
+    """Every record of the shards the manifest names, but those it hides: its item's URL,
+    headline, shard and indexed words."""
+    manifest = json.loads((out / "pagefind" / MANIFEST).read_text("utf-8"))
     items = []
-    for path in (out / "pagefind").glob("*/fragment/*.pf_fragment"):
+    for path in (p for name in manifest["shards"] for p in (out / "pagefind" / name).glob("fragment/*.pf_fragment")):
+        if path.name.removesuffix(".pf_fragment") in manifest["hidden"]:
+            continue
         data = json.loads(gzip.decompress(path.read_bytes())[len(b"pagefind_dcd"):])
         items.append({"url": unquote(data["url"]).removesuffix(".html") + "/", "headline": reveal(data["meta"]["headline"]),
                       "shard": path.parent.parent.name,
@@ -341,9 +364,46 @@ def test_a_site_in_several_shards_is_searched_across_them(sharded_page, sharded_
     page, site = sharded_page, sharded_site
     manifest = json.loads((site["out"] / "pagefind" / MANIFEST).read_text("utf-8"))
     assert len(manifest["shards"]) == 4
+    spanning = every_query_finds_what_the_index_holds(page, site)
+    # Many queries find items of more than one shard, in one list.
+    assert spanning >= 10, spanning
+
+
+@pytest.fixture(scope="module")
+def edited_site(tmp_path_factory):
+    """The sample archive in 4 shards, then one item edited, one added and one deleted and built
+    again: the shard of recent edits holds two items, and the manifest hides two records."""
+    with served_sample(tmp_path_factory.mktemp("search-browser-edited"), shard_items=6, edits=True) as served:
+        yield served
+
+
+def test_edited_items_are_found_as_they_are_now_and_once(browser, edited_site):
+    context, page = new_page(browser, edited_site)
+    try:
+        site = edited_site
+        manifest = json.loads((site["out"] / "pagefind" / MANIFEST).read_text("utf-8"))
+        assert len(manifest["shards"]) == 5 and manifest["shards"][-1].startswith("recent-")
+        assert len(manifest["hidden"]) == 2
+        every_query_finds_what_the_index_holds(page, site)
+        open_search(page, site, "فلامنغو")  # the edited item's new word
+        assert [r["headline"] for r in shown_results(page)] == [LAKE_HEADLINE]
+        open_search(page, site, "بحيرة الغزلان")  # words of both its versions: one result
+        assert [r["headline"] for r in shown_results(page)].count(LAKE_HEADLINE) == 1
+        open_search(page, site, "البلشون")
+        assert [r["headline"] for r in shown_results(page)] == [HERON_HEADLINE]
+        open_search(page, site, DELETED_WORD)  # only in the deleted item
+        assert shown_results(page) == [] and page.get_attribute("#search", "data-count") == "0"
+        assert not page.errors, page.errors
+    finally:
+        context.close()
+
+
+def every_query_finds_what_the_index_holds(page, site) -> int:
+    """Run every query of search_queries.py; each must find exactly the items whose visible
+    records hold its words, each once. How many found items of several shards."""
     items = indexed_items(site["out"])
     shard_of = {item["url"]: item["shard"] for item in items}
-    assert len(set(shard_of.values())) == 4
+    assert len(shard_of) == len(items)
     open_search(page, site)
     failures = []
     spanning = 0
@@ -363,7 +423,6 @@ def test_a_site_in_several_shards_is_searched_across_them(sharded_page, sharded_
             failures.append((query, expected, headlines[:5], sorted(expected_urls(items, query))))
         spanning += len({shard_of[url] for url in found}) > 1
     assert not failures, failures
-    # Many queries find items of more than one shard, in one list.
-    assert spanning >= 10, spanning
     assert not page.errors, page.errors
     assert page.outside == [], page.outside
+    return spanning

@@ -10,8 +10,10 @@ the record's metadata.
 
 The index is split into shards, each a Pagefind bundle of its own that the search
 page merges (Pagefind's `mergeIndex`), so that one Pagefind run holds a bounded
-number of items in memory and an edited item re-indexes only its shard. See
-`write_search_index`.
+number of items in memory. An edited, added or deleted item does not index its
+shard again: its new record goes into a small shard of recent edits, and the
+manifest hides its old record, until the recent edits grow past `RECENT_ITEMS`
+and the shards with most of them are indexed again. See `write_search_index`.
 
 The search page folds the query with the same tables: they are computed from
 `arabic` at build time and written into the page, never copied by hand, and the
@@ -22,6 +24,7 @@ of what the page looks up for a query; the browser tests compare the two.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import html
 import json
@@ -36,9 +39,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, TypeVar
+from urllib.parse import unquote
 
 from markupsafe import Markup
 
+from .cache import CACHE_FOLDER
 from .arabic import (CLITIC_PREFIXES, UNDATED, folding_tables, format_arabic_date, join_list, stems, strip_marks,
                      words)
 from .config import SiteConfig
@@ -73,8 +78,17 @@ SHARD_ITEMS = 800
 PAGEFIND_CHUNK_UNITS = 20_000
 INDEX_CHUNK_SPREAD = 16
 MIN_CHUNK_UNITS = 1_000
-# Written into the bundle: which shard folders make the index (see `write_search_index`).
+# Written into the bundle: which shard folders make the index, and which of their records
+# are hidden (see `write_search_index`).
 MANIFEST = "newsgen-shards.json"
+# The most items the shard of recent edits holds. Pagefind indexes a record in about 3.4 ms
+# (a shard of 625 items in 2.1 s): a shard of 100 costs a third of a second to index again,
+# and a reader's first query one more bundle to load. Past it, the shards with most edits
+# are indexed again until it holds at most half as many.
+RECENT_ITEMS = 100
+# In the build cache (not the output, which is published): for each shard folder, the
+# record id Pagefind gave each item, and the digest of what the record was made from.
+LISTINGS = "search-shards"
 # Written into each shard, last: the digest of what it was made from, then how many files
 # and bytes Pagefind wrote (so that a build which keeps the shard need not count them).
 DIGEST_FILE = "newsgen-shard.sha256"
@@ -336,6 +350,8 @@ class SearchIndexReport:
     seconds: float = 0.0
     shards: int = 0
     rebuilt: int = 0  # shards indexed by this call; the others were kept or reused
+    overlaid: int = 0  # shards kept though their items changed, the changes in the shard of recent edits
+    recent: int = 0  # items in the shard of recent edits
     pagefind_seconds: float = 0.0  # CPU time of the Pagefind runs
     pagefind_peak_bytes: int = 0  # the largest peak memory (RSS) of one Pagefind run
 
@@ -348,16 +364,18 @@ class Shard:
     count: int
     sources: tuple[RecordSource, ...]
     digest: str = field(compare=False)
+    source_digests: tuple[str, ...] = field(default=(), compare=False)  # `RecordSource.digest`, hex, in order
+    recent: bool = False  # the shard of recent edits, which holds items of every other shard
 
     @property
     def language(self) -> str:
-        return f"{INDEX_LANGUAGE}-x-s{self.number}"
+        return f"{INDEX_LANGUAGE}-x-recent" if self.recent else f"{INDEX_LANGUAGE}-x-s{self.number}"
 
     @property
     def name(self) -> str:
         # Named after what it holds: a new version of a shard never overwrites the old
         # one, so the manifest can switch from one to the other at once.
-        return f"{self.number:03d}-{self.digest[:16]}"
+        return f"recent-{self.digest[:16]}" if self.recent else f"{self.number:03d}-{self.digest[:16]}"
 
 
 def shard_count(items: int) -> int:
@@ -397,11 +415,16 @@ def plan_shards(model: SiteModel, config: SiteConfig) -> list[Shard]:
         if not sources:
             continue
         sources.sort(key=lambda source: source.path)
-        digest = hashlib.sha256(f"{_index_code()}\n{number}/{count}\n".encode())
-        for source in sources:
-            digest.update(source.digest())
-        shards.append(Shard(number, count, tuple(sources), digest.hexdigest()))
+        shards.append(_shard(number, count, [(source, source.digest()) for source in sources]))
     return shards
+
+
+def _shard(number: int, count: int, members: list[tuple[RecordSource, bytes]], recent: bool = False) -> Shard:
+    digest = hashlib.sha256(f"{_index_code()}\n{'recent' if recent else number}/{count}\n".encode())
+    for _, source_digest in members:
+        digest.update(source_digest)
+    return Shard(number, count, tuple(source for source, _ in members), digest.hexdigest(),
+                 tuple(source_digest.hex() for _, source_digest in members), recent)
 
 
 def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
@@ -409,11 +432,14 @@ def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
     """Index every item of `model` into `folder/pagefind/`, one Pagefind bundle per shard.
 
     A shard whose folder already holds the index of exactly its items is kept, or
-    linked from `previous` (the output folder this one replaces); the others are
-    indexed as many at a time as there are cores, each Pagefind run holding at most
-    a shard in memory. Then `newsgen-shards.json` names the new set of shard
-    folders, replaced in one rename, and only then are the folders it no longer
-    names deleted: a site being served from `folder` always has a complete index.
+    linked from `previous` (the output folder this one replaces). A shard whose items
+    changed since its folder was indexed keeps that folder too, while the changed and
+    added items fit in the shard of recent edits (`RECENT_ITEMS`): the manifest hides
+    the records of its items as they were. The others are indexed as many at a time as
+    there are cores, each Pagefind run holding at most a shard in memory. Then
+    `newsgen-shards.json` names the new set of shard folders, replaced in one rename,
+    and only then are the folders it no longer names deleted: a site being served from
+    `folder` always has a complete index.
     """
     started = time.perf_counter()
     shards = plan_shards(model, config)
@@ -429,27 +455,50 @@ def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
     _remove_leftovers(bundle)
     if MEMORY_FOLDER.is_dir():
         _remove_leftovers(MEMORY_FOLDER, SCRATCH_PREFIX)
-    to_index = []
+    earlier_bundle = previous / BUNDLE if previous is not None else None
+    installed = [(b, _installed(b)) for b in (bundle, earlier_bundle) if b is not None]
+    to_index: list[Shard] = []
+    stale: list[tuple[Shard, OlderShard]] = []
     for shard in shards:
-        target = bundle / shard.name
-        if _holds(target, shard):
+        if _holds_or_link(bundle, earlier_bundle, shard):
             continue
-        earlier = previous / BUNDLE / shard.name if previous is not None else None
-        if earlier is not None and _holds(earlier, shard):
-            _place(bundle, target, lambda fresh: shutil.copytree(earlier, fresh, copy_function=_link_or_copy))
-            continue
-        to_index.append(shard)
-    for run in _index_shards(bundle, to_index):
+        older = _older_version(shard, config, installed)
+        if older is None:
+            to_index.append(shard)
+        else:
+            stale.append((shard, older))
+    overlaid, refold = _recent_plan(stale)
+    to_index += refold
+    for _, older in overlaid:
+        if older.folder.parent != bundle and not (bundle / older.folder.name).is_dir():
+            _place(bundle, bundle / older.folder.name,
+                   lambda fresh, older=older: shutil.copytree(older.folder, fresh, copy_function=_link_or_copy))
+    recent = None
+    if overlaid:
+        members = sorted(((source, bytes.fromhex(source_digest)) for shard, older in overlaid
+                          for source, source_digest in older.changed), key=lambda member: member[0].path)
+        if members:
+            recent = _shard(0, shards[0].count, members, recent=True)
+            if not _holds_or_link(bundle, earlier_bundle, recent):
+                to_index.append(recent)
+    report.recent = len(recent.sources) if recent is not None else 0
+    report.overlaid = len(overlaid)
+    for run in _index_shards(bundle, to_index, config):
         report.rebuilt += 1
         report.pagefind_seconds += run.cpu_seconds
         report.pagefind_peak_bytes = max(report.pagefind_peak_bytes, run.peak_bytes)
-    _write_manifest(bundle, shards)
-    names = {shard.name for shard in shards} | {MANIFEST}
+    older_of = {shard.number: older for shard, older in overlaid}
+    names = [older_of[shard.number].folder.name if shard.number in older_of else shard.name for shard in shards]
+    if recent is not None:
+        names.append(recent.name)
+    hidden = sorted(record_id for _, older in overlaid for record_id in older.hidden)
+    _write_manifest(bundle, names, len(model.articles), hidden)
     for entry in bundle.iterdir():
-        if entry.name not in names:
+        if entry.name not in names and entry.name != MANIFEST:
             _delete(entry)
-    for shard in shards:
-        files, size = _size(bundle / shard.name)
+    _prune_listings(config, names)
+    for name in names:
+        files, size = _size(bundle / name)
         report.files += files
         report.bytes += size
     _forms.cache_clear()
@@ -457,7 +506,141 @@ def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
     return report
 
 
-def _index_shards(bundle: Path, shards: list[Shard]) -> list[PagefindRun]:
+def _holds_or_link(bundle: Path, earlier_bundle: Path | None, shard: Shard) -> bool:
+    """Whether `bundle` holds `shard` already, or now does, linked from the output being replaced."""
+    target = bundle / shard.name
+    if _holds(target, shard):
+        return True
+    earlier = earlier_bundle / shard.name if earlier_bundle is not None else None
+    if earlier is not None and _holds(earlier, shard):
+        _place(bundle, target, lambda fresh: shutil.copytree(earlier, fresh, copy_function=_link_or_copy))
+        return True
+    return False
+
+
+@dataclass(frozen=True)
+class OlderShard:
+    """A folder holding an earlier version of a shard, and how the shard differs from it."""
+
+    folder: Path
+    changed: list[tuple[RecordSource, str]]  # items new or changed since, with their digests
+    hidden: list[str]  # ids of the folder's records of items since changed or gone
+
+
+def _installed(bundle: Path) -> dict[int, str]:
+    """The folders of the shards (not the recent edits) a bundle's manifest names, by shard number."""
+    try:
+        names = json.loads((bundle / MANIFEST).read_text("utf-8"))["shards"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    found = {}
+    for name in names:
+        number = str(name).rstrip("/").split("-")[0]
+        if number.isdigit():
+            found[int(number)] = str(name).rstrip("/")
+    return found
+
+
+def _older_version(shard: Shard, config: SiteConfig, installed: list[tuple[Path, dict[int, str]]]
+                   ) -> OlderShard | None:
+    """The folder, in the output or the one being replaced, of the shard of the same number in an
+    index of as many shards made by this code, with its listing; None when there is none."""
+    for bundle, names in installed:
+        name = names.get(shard.number)
+        if name is None or not (bundle / name / DIGEST_FILE).is_file():
+            continue
+        listing = _read_listing(config, name)
+        if listing is None or listing.get("code") != _index_code() or listing.get("count") != shard.count:
+            continue
+        items: dict[str, list[str]] = listing["items"]
+        changed, hidden = [], []
+        for source, source_digest in zip(shard.sources, shard.source_digests):
+            known = items.get(source.path)
+            if known is None or known[0] != source_digest:
+                changed.append((source, source_digest))
+                if known is not None:
+                    hidden.append(known[1])
+        paths = {source.path for source in shard.sources}
+        hidden += [known[1] for path, known in items.items() if path not in paths]
+        return OlderShard(bundle / name, changed, hidden)
+    return None
+
+
+def _recent_plan(stale: list[tuple[Shard, OlderShard]]
+                 ) -> tuple[list[tuple[Shard, OlderShard]], list[Shard]]:
+    """Which changed shards keep their older folder beside the shard of recent edits, and which
+    are indexed again: all kept while their changed items number at most `RECENT_ITEMS`, else
+    the shards with most are indexed again until the rest number at most half as many."""
+    total = sum(len(older.changed) for _, older in stale)
+    if total <= RECENT_ITEMS:
+        return stale, []
+    kept = sorted(stale, key=lambda pair: (len(pair[1].changed), pair[0].number))
+    refold = []
+    while kept and total > RECENT_ITEMS // 2:
+        shard, older = kept.pop()
+        total -= len(older.changed)
+        refold.append(shard)
+    return sorted(kept, key=lambda pair: pair[0].number), sorted(refold, key=lambda shard: shard.number)
+
+
+def _listing_path(config: SiteConfig, name: str) -> Path:
+    return config.root / CACHE_FOLDER / LISTINGS / f"{name}.json"
+
+
+def _read_listing(config: SiteConfig, name: str) -> dict | None:
+    try:
+        listing = json.loads(_listing_path(config, name).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    items = listing.get("items") if isinstance(listing, dict) else None
+    if not isinstance(items, dict) or not all(
+            isinstance(known, list) and len(known) == 2 and all(isinstance(part, str) for part in known)
+            for known in items.values()):
+        return None  # not written by this code: the shard is indexed again
+    return listing
+
+
+def _write_listing(config: SiteConfig, shard: Shard, fresh: Path) -> None:
+    """Record which id Pagefind gave each item's record in the bundle `fresh` of `shard`. Without
+    a record for each item (a Pagefind that names them otherwise), none is written, and the
+    shard is indexed again when its items change."""
+    ids = {}
+    for path in (fresh / "fragment").glob("*.pf_fragment"):
+        try:
+            data = gzip.decompress(path.read_bytes())
+            stored = json.loads(data[data.index(b"{"):])
+            ids[unquote(stored.get("raw_url") or stored["url"])] = path.name[:-len(".pf_fragment")]
+        except (OSError, ValueError, KeyError, TypeError, EOFError, gzip.BadGzipFile):
+            return
+    items = {}
+    for source, source_digest in zip(shard.sources, shard.source_digests):
+        record_id = ids.get("/" + source.url.rstrip("/") + ".html")
+        if record_id is None:
+            return
+        items[source.path] = [source_digest, record_id]
+    target = _listing_path(config, shard.name)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fresh_listing = target.with_name(f".new-{os.getpid()}-{target.name}")
+        fresh_listing.write_text(json.dumps({"code": _index_code(), "count": shard.count, "items": items},
+                                            ensure_ascii=False), encoding="utf-8")
+        os.replace(fresh_listing, target)
+    except OSError:
+        pass  # without it, the shard is indexed again when it changes
+
+
+def _prune_listings(config: SiteConfig, names: list[str]) -> None:
+    """Remove the listings of shard folders the index no longer names."""
+    folder = config.root / CACHE_FOLDER / LISTINGS
+    if not folder.is_dir():
+        return
+    kept = {f"{name}.json" for name in names}
+    for entry in folder.iterdir():
+        if entry.name not in kept:
+            entry.unlink(missing_ok=True)
+
+
+def _index_shards(bundle: Path, shards: list[Shard], config: SiteConfig) -> list[PagefindRun]:
     """Index the shards, as many at once as there are cores.
 
     One Pagefind run keeps about one core and a third busy, and its pages are written
@@ -466,10 +649,11 @@ def _index_shards(bundle: Path, shards: list[Shard]) -> list[PagefindRun]:
     """
     at_once = min(len(shards), cores())
     if at_once <= 1:
-        return [_place(bundle, bundle / shard.name, lambda fresh, shard=shard: _index_shard(shard, fresh))
+        return [_place(bundle, bundle / shard.name, lambda fresh, shard=shard: _index_shard(shard, fresh, config))
                 for shard in shards]
     with ThreadPoolExecutor(max_workers=at_once) as pool:
-        runs = [pool.submit(_place, bundle, bundle / shard.name, lambda fresh, shard=shard: _index_shard(shard, fresh))
+        runs = [pool.submit(_place, bundle, bundle / shard.name,
+                            lambda fresh, shard=shard: _index_shard(shard, fresh, config))
                 for shard in shards]
         return [run.result() for run in runs]
 
@@ -521,8 +705,9 @@ def _place(bundle: Path, target: Path, make: Callable[[Path], T]) -> T:
     return result
 
 
-def _index_shard(shard: Shard, fresh: Path) -> PagefindRun:
-    """Run Pagefind on the records of `shard`, written as pages into a scratch folder.
+def _index_shard(shard: Shard, fresh: Path, config: SiteConfig) -> PagefindRun:
+    """Run Pagefind on the records of `shard`, written as pages into a scratch folder; and list
+    the records for later builds (`_write_listing`).
 
     The scratch folder is in memory (`MEMORY_FOLDER`) where the system has one with room
     for the pages, else beside `fresh`, on the output's disk.
@@ -535,6 +720,8 @@ def _index_shard(shard: Shard, fresh: Path) -> PagefindRun:
     for name in UNUSED_BUNDLE_FILES:
         (fresh / name).unlink(missing_ok=True)
     files, size = _size(fresh)
+    if not shard.recent:
+        _write_listing(config, shard, fresh)
     (fresh / DIGEST_FILE).write_text(f"{shard.digest}\n{files} {size}\n", encoding="utf-8")
     return run
 
@@ -694,10 +881,10 @@ def _index_code() -> str:
     return digest.hexdigest()
 
 
-def _write_manifest(bundle: Path, shards: list[Shard]) -> None:
-    """Name the shard folders of the index, in one rename: the page reads this first."""
-    manifest = {"version": 1, "items": sum(len(s.sources) for s in shards),
-                "shards": [f"{shard.name}/" for shard in shards]}
+def _write_manifest(bundle: Path, names: list[str], items: int, hidden: list[str]) -> None:
+    """Name the shard folders of the index and the records the page leaves out (of items edited
+    since their shard was indexed), in one rename: the page reads this first."""
+    manifest = {"version": 1, "items": items, "shards": [f"{name}/" for name in names], "hidden": hidden}
     text = json.dumps(manifest, ensure_ascii=False, indent=1) + "\n"
     path = bundle / MANIFEST
     if path.is_file() and path.read_text("utf-8") == text:

@@ -108,6 +108,9 @@ const OPTIONS = {
 };
 
 let pagefind = null;
+// Records the manifest hides: the versions, in their own shards, of items edited since, whose
+// records as they are now are in the shard of recent edits (or of items deleted since).
+let hidden = new Set();
 
 /** Pagefind with every shard of the index merged into the first. */
 async function loadPagefind() {
@@ -117,7 +120,9 @@ async function loadPagefind() {
       // Revalidated on each load: after a rebuild it names other shard folders.
       const response = await fetch(new URL(MANIFEST, bundle), { cache: "no-cache" });
       if (!response.ok) throw new Error(`${MANIFEST}: ${response.status}`);
-      const [first, ...rest] = (await response.json()).shards.map((path) => new URL(path, bundle).href);
+      const manifest = await response.json();
+      hidden = new Set(manifest.hidden || []);
+      const [first, ...rest] = manifest.shards.map((path) => new URL(path, bundle).href);
       const module = await import(new URL("pagefind.js", first).href);
       await module.options(OPTIONS);
       await module.init();
@@ -164,7 +169,8 @@ async function lookUp(module, keys) {
   await Promise.all([...best].map(async ([shard, result]) => {
     if (holds((await result.data()).content, keys)) found.add(shard);
   }));
-  return results.filter((result) => found.has(shardOf(result)));
+  // A hidden record still tells, as the best of its shard, whether that shard found the keys.
+  return results.filter((result) => found.has(shardOf(result)) && !hidden.has(result.id));
 }
 
 /**
