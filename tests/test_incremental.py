@@ -684,17 +684,40 @@ def test_serve_takes_the_shortcut_too_and_brings_the_search_index_up_to_date_aft
         {k: v for k, v in snapshot(cold).items() if not k.startswith(skip)}
 
 
-def test_a_build_with_search_on_takes_no_shortcut(tmp_path):
-    """The search index reads every item's text: `newsgen build` brings it up to date."""
-    from test_search import fragments
+def test_a_build_with_search_on_takes_the_shortcut_and_brings_the_index_up_to_date(tmp_path, monkeypatch):
+    """`newsgen build` puts the edited items into the search index before it ends; when that
+    fails, the build fails and the next one makes the output whole."""
+    import newsgen.search
+    from newsgen.search import SearchIndexError
+    from test_search import fragments, visible_index
 
     site, config = edited_site(tmp_path)
     config = replace(config, search=True)
     build(config)
     edit_body(site / "items" / "05.md", "فقرة فيها تصويب.")
-    assert "in their bodies only" not in " ".join(build(config).details)
+    report = build(config)
+    assert "in their bodies only" in report.details[0] and report.rendered == 1, report.details
     record = next(r for r in fragments(site / "public") if r["url"].startswith("/articles/خبر-اليوم-5."))
-    assert "تصويب" in record["words"]
+    assert "تصويب" in record["words"] and record["shard"].startswith("recent-")
+    cold = tmp_path / "cold"
+    build(config, output=cold, use_cache=False)
+    assert without_index(snapshot(site / "public")) == without_index(snapshot(cold))
+    assert visible_index(site / "public") == visible_index(cold)
+
+    failing = tmp_path / "pagefind"
+    failing.write_text("#!/bin/sh\necho the disk is full >&2\nexit 3\n", encoding="utf-8")
+    failing.chmod(0o755)
+    monkeypatch.setattr(newsgen.search, "_binary", lambda: failing)
+    edit_body(site / "items" / "05.md", "فقرة ثانية فيها تنقيح.")
+    with pytest.raises(SearchIndexError, match="the disk is full"):
+        build(config)
+    monkeypatch.undo()
+    build(config)
+    build(config, output=cold, use_cache=False)
+    assert without_index(snapshot(site / "public")) == without_index(snapshot(cold))
+    assert visible_index(site / "public") == visible_index(cold)
+    record = next(r for r in fragments(site / "public") if r["url"].startswith("/articles/خبر-اليوم-5."))
+    assert "تنقيح" in record["words"]
 
 
 def test_serve_quick_shortcut_may_change_the_words_counted_and_the_next_build_ranks_again(tmp_path):

@@ -52,6 +52,12 @@ def load_site(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool = Fa
     return model
 
 
+def model_of_records(config: SiteConfig, records: dict[str, RecordEntry], drafts: bool = False) -> SiteModel:
+    """The site model of records read before (as `load_site` derives it)."""
+    diagnostics = Diagnostics()
+    return build_site_model(published(records.values(), drafts), load_pages(config, diagnostics), config, diagnostics)
+
+
 @dataclass(frozen=True)
 class FileGroup:
     """Files besides the pages (a list's feeds, the sitemaps...) made together from what `fingerprint` sums up."""
@@ -128,9 +134,16 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
         main = BuildCache.load_main(config, key)
         if main is not None and found is None:
             found = scan_item_files(config.item_dirs)
-        report = shortcut_build(config, main, target, build_time, found, scanned_ns, templates) \
-            if main is not None else None
+        report = shortcut_build(config, main, target, build_time, found, scanned_ns, templates,
+                                search_later=config.search) if main is not None else None
         if report is not None:
+            if config.search and report.rendered:
+                # The edited items' records go into the search index's shard of recent edits. Should
+                # that fail, the cache is not saved: the next build finds the output changed since
+                # and makes it whole again.
+                main.load_records(config)
+                finish_output(target, model_of_records(config, main.records, drafts), config)
+                report.details.append("the search index took the edited items in (see `newsgen.search`)")
             main.save(config)
             report.seconds = time.perf_counter() - started
             return report
@@ -578,15 +591,9 @@ class SiteBuilder:
             return None
         if config.search and report.rendered:
             records = dict(cache.records)  # as they are now: the next build changes them
-            self._defer(lambda: finish_output(target, self._model_of(records), config))
+            self._defer(lambda: finish_output(target, model_of_records(config, records, self.drafts), config))
         report.seconds = time.perf_counter() - started
         return report
-
-    def _model_of(self, records: dict[str, RecordEntry]) -> SiteModel:
-        """The site model of records read before (as `load_site` derives it)."""
-        diagnostics = Diagnostics()
-        return build_site_model(published(records.values(), self.drafts), load_pages(self.config, diagnostics),
-                                self.config, diagnostics)
 
     def _defer(self, work: Callable[[], None]) -> None:
         assert self._later is not None

@@ -15,7 +15,8 @@ the build is an ordinary one:
   by name, nor a field by a name it works out as it renders (see `templates_may_show_bodies`;
   the theme's templates show a body only on its item's page and in feeds);
 - search is off (the search index reads every item's text), or the caller updates the index
-  afterwards (`serve` does, in the background, as after any edit);
+  afterwards (`serve` does, in the background, as after any edit; `newsgen build` before it
+  ends, the edits going into the index's shard of recent edits);
 - the last build ranked the related items afresh (not `serve`'s quick edit), and filing did not
   learn from the items' texts;
 - each edited item was published by that build from the file as it was then, parses without
