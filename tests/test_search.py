@@ -20,6 +20,7 @@ from conftest import copy_sample_site
 import newsgen.search
 from newsgen.arabic import folding_tables, normalize, stems, strip_marks, words
 from newsgen.build import load_site
+from newsgen.cache import BuildCache
 from newsgen.cli import main
 from newsgen.config import load_config
 from newsgen.errors import Diagnostics
@@ -304,7 +305,7 @@ def test_after_edits_additions_deletions_and_renames_the_index_finds_what_a_new_
 def test_without_its_listing_or_after_newsgens_code_changed_a_shard_is_indexed_again(sharded, monkeypatch):
     assert build(sharded) == 0
     out = sharded / "public"
-    listings = sharded / ".newsgen-cache" / newsgen.search.LISTINGS
+    listings = BuildCache.search_listings(load_config(sharded / "site.toml"))
     assert sorted(p.stem for p in listings.iterdir()) == sorted(f.name for f in shard_folders(out))
     (listings / f"{record(fragments(out), 'بحيرة الغزلان')['shard']}.json").write_text("{", encoding="utf-8")
     before = {folder.name for folder in shard_folders(out)}

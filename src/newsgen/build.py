@@ -87,11 +87,14 @@ def site_file_groups(model: SiteModel, config: SiteConfig, renderer: SiteRendere
     return groups
 
 
-def finish_output(folder: Path, model: SiteModel, config: SiteConfig, previous: Path | None = None) -> None:
+def finish_output(folder: Path, model: SiteModel, config: SiteConfig, previous: Path | None = None,
+                  listings: Path | None = None) -> None:
     """Work on the complete output before it replaces the previous one (`previous`, whose
-    search index shards are reused where their items did not change)."""
+    search index shards are reused where their items did not change). `listings`: what the
+    search index's shards hold, kept in the build cache (`BuildCache.search_listings`), or None
+    for a build that keeps no cache."""
     if config.search:
-        _search().write_search_index(folder, model, config, previous=previous)
+        _search().write_search_index(folder, model, config, previous=previous, listings=listings)
     else:
         _search().remove_search_index(folder)
 
@@ -130,6 +133,7 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     build_time = resolve_build_time(build_time)  # a bad SOURCE_DATE_EPOCH stops the build before any work
     target = (output or config.output_dir).absolute()
     key = cache_key(config, drafts)
+    listings = BuildCache.search_listings(config) if use_cache or cache is not None else None
     if cache is None and use_cache:
         main = BuildCache.load_main(config, key)
         if main is not None and found is None:
@@ -142,7 +146,7 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
                 # that fail, the cache is not saved: the next build finds the output changed since
                 # and makes it whole again.
                 main.load_records(config)
-                finish_output(target, model_of_records(config, main.records, drafts), config)
+                finish_output(target, model_of_records(config, main.records, drafts), config, listings=listings)
                 report.details.append("the search index took the edited items in (see `newsgen.search`)")
             main.save(config)
             report.seconds = time.perf_counter() - started
@@ -159,7 +163,7 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     try:
         return _build(config, cache, target, diagnostics, before, started, drafts=drafts, progress=progress,
                       build_time=build_time, templates=templates, defer=defer, workers=workers, quick=quick,
-                      found=found, scanned_ns=scanned_ns, save_records=use_cache)
+                      found=found, scanned_ns=scanned_ns, save_records=use_cache, listings=listings)
     finally:
         if use_cache:
             cache.save(config)  # parsed records are worth keeping even when the build fails
@@ -258,7 +262,8 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
            before: dict, started: float, *, drafts: bool, progress: Callable[[int, int], None] | None,
            build_time: datetime | None, templates: Renderer | None,
            defer: Callable[[Callable[[], None]], None] | None, workers: int | None,
-           quick: bool, found: list | None, scanned_ns: int, save_records: bool = False) -> BuildReport:
+           quick: bool, found: list | None, scanned_ns: int, save_records: bool = False,
+           listings: Path | None = None) -> BuildReport:
     model = load_site(config, diagnostics, drafts=drafts, records=cache.records, found=found,
                       scanned_ns=cache.scanned_ns)
     parsed = sum(1 for key, entry in cache.records.items()
@@ -333,13 +338,13 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
             for path, data_digest, _ in results:
                 files[path] = data_digest
             staged.token = content_token(files)
-            finish_output(staged.stage, model, config, previous=target)
+            finish_output(staged.stage, model, config, previous=target, listings=listings)
         else:
             def finish(folder: Path) -> None:
                 if defer is None:
-                    finish_output(folder, model, config)
+                    finish_output(folder, model, config, listings=listings)
                 else:
-                    defer(lambda: finish_output(folder, model, config))
+                    defer(lambda: finish_output(folder, model, config, listings=listings))
 
             spool = SpooledPages(target)
 
@@ -591,7 +596,8 @@ class SiteBuilder:
             return None
         if config.search and report.rendered:
             records = dict(cache.records)  # as they are now: the next build changes them
-            self._defer(lambda: finish_output(target, model_of_records(config, records, self.drafts), config))
+            self._defer(lambda: finish_output(target, model_of_records(config, records, self.drafts), config,
+                                              listings=BuildCache.search_listings(config)))
         report.seconds = time.perf_counter() - started
         return report
 

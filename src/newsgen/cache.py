@@ -143,6 +143,11 @@ class BuildCache:
     def location(config: SiteConfig) -> Path:
         return config.root / CACHE_FOLDER / CACHE_FILE
 
+    @staticmethod
+    def search_listings(config: SiteConfig) -> Path:
+        """The folder of what the search index's shards hold (see `search.write_search_index`)."""
+        return config.root / CACHE_FOLDER / "search-shards"
+
     @classmethod
     def load(cls, config: SiteConfig, key: str) -> "BuildCache":
         cache = cls.load_main(config, key)

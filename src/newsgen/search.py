@@ -43,7 +43,6 @@ from urllib.parse import unquote
 
 from markupsafe import Markup
 
-from .cache import CACHE_FOLDER
 from .arabic import (CLITIC_PREFIXES, UNDATED, folding_tables, format_arabic_date, join_list, stems, strip_marks,
                      words)
 from .config import SiteConfig
@@ -86,9 +85,6 @@ MANIFEST = "newsgen-shards.json"
 # and a reader's first query one more bundle to load. Past it, the shards with most edits
 # are indexed again until it holds at most half as many.
 RECENT_ITEMS = 100
-# In the build cache (not the output, which is published): for each shard folder, the
-# record id Pagefind gave each item, and the digest of what the record was made from.
-LISTINGS = "search-shards"
 # Written into each shard, last: the digest of what it was made from, then how many files
 # and bytes Pagefind wrote (so that a build which keeps the shard need not count them).
 DIGEST_FILE = "newsgen-shard.sha256"
@@ -428,7 +424,7 @@ def _shard(number: int, count: int, members: list[tuple[RecordSource, bytes]], r
 
 
 def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
-                       previous: Path | None = None) -> SearchIndexReport:
+                       previous: Path | None = None, listings: Path | None = None) -> SearchIndexReport:
     """Index every item of `model` into `folder/pagefind/`, one Pagefind bundle per shard.
 
     A shard whose folder already holds the index of exactly its items is kept, or
@@ -436,7 +432,10 @@ def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
     changed since its folder was indexed keeps that folder too, while the changed and
     added items fit in the shard of recent edits (`RECENT_ITEMS`): the manifest hides
     the records of its items as they were. The others are indexed as many at a time as
-    there are cores, each Pagefind run holding at most a shard in memory. Then
+    there are cores, each Pagefind run holding at most a shard in memory. `listings` is the
+    folder (in the build cache, since the output is published) where what each shard folder
+    holds is kept: the digest of each item's record source and the id of its record. Without
+    it, every changed shard is indexed again. Then
     `newsgen-shards.json` names the new set of shard folders, replaced in one rename,
     and only then are the folders it no longer names deleted: a site being served from
     `folder` always has a complete index.
@@ -462,7 +461,7 @@ def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
     for shard in shards:
         if _holds_or_link(bundle, earlier_bundle, shard):
             continue
-        older = _older_version(shard, config, installed)
+        older = _older_version(shard, listings, installed) if listings is not None else None
         if older is None:
             to_index.append(shard)
         else:
@@ -483,7 +482,7 @@ def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
                 to_index.append(recent)
     report.recent = len(recent.sources) if recent is not None else 0
     report.overlaid = len(overlaid)
-    for run in _index_shards(bundle, to_index, config):
+    for run in _index_shards(bundle, to_index, listings):
         report.rebuilt += 1
         report.pagefind_seconds += run.cpu_seconds
         report.pagefind_peak_bytes = max(report.pagefind_peak_bytes, run.peak_bytes)
@@ -496,7 +495,8 @@ def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
     for entry in bundle.iterdir():
         if entry.name not in names and entry.name != MANIFEST:
             _delete(entry)
-    _prune_listings(config, names)
+    if listings is not None:
+        _prune_listings(listings, names)
     for name in names:
         files, size = _size(bundle / name)
         report.files += files
@@ -541,7 +541,7 @@ def _installed(bundle: Path) -> dict[int, str]:
     return found
 
 
-def _older_version(shard: Shard, config: SiteConfig, installed: list[tuple[Path, dict[int, str]]]
+def _older_version(shard: Shard, listings: Path, installed: list[tuple[Path, dict[int, str]]]
                    ) -> OlderShard | None:
     """The folder, in the output or the one being replaced, of the shard of the same number in an
     index of as many shards made by this code, with its listing; None when there is none."""
@@ -549,7 +549,7 @@ def _older_version(shard: Shard, config: SiteConfig, installed: list[tuple[Path,
         name = names.get(shard.number)
         if name is None or not (bundle / name / DIGEST_FILE).is_file():
             continue
-        listing = _read_listing(config, name)
+        listing = _read_listing(listings / f"{name}.json")
         if listing is None or listing.get("code") != _index_code() or listing.get("count") != shard.count:
             continue
         items: dict[str, list[str]] = listing["items"]
@@ -583,13 +583,9 @@ def _recent_plan(stale: list[tuple[Shard, OlderShard]]
     return sorted(kept, key=lambda pair: pair[0].number), sorted(refold, key=lambda shard: shard.number)
 
 
-def _listing_path(config: SiteConfig, name: str) -> Path:
-    return config.root / CACHE_FOLDER / LISTINGS / f"{name}.json"
-
-
-def _read_listing(config: SiteConfig, name: str) -> dict | None:
+def _read_listing(path: Path) -> dict | None:
     try:
-        listing = json.loads(_listing_path(config, name).read_text("utf-8"))
+        listing = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
         return None
     items = listing.get("items") if isinstance(listing, dict) else None
@@ -600,7 +596,7 @@ def _read_listing(config: SiteConfig, name: str) -> dict | None:
     return listing
 
 
-def _write_listing(config: SiteConfig, shard: Shard, fresh: Path) -> None:
+def _write_listing(listings: Path, shard: Shard, fresh: Path) -> None:
     """Record which id Pagefind gave each item's record in the bundle `fresh` of `shard`. Without
     a record for each item (a Pagefind that names them otherwise), none is written, and the
     shard is indexed again when its items change."""
@@ -618,7 +614,7 @@ def _write_listing(config: SiteConfig, shard: Shard, fresh: Path) -> None:
         if record_id is None:
             return
         items[source.path] = [source_digest, record_id]
-    target = _listing_path(config, shard.name)
+    target = listings / f"{shard.name}.json"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fresh_listing = target.with_name(f".new-{os.getpid()}-{target.name}")
@@ -629,9 +625,8 @@ def _write_listing(config: SiteConfig, shard: Shard, fresh: Path) -> None:
         pass  # without it, the shard is indexed again when it changes
 
 
-def _prune_listings(config: SiteConfig, names: list[str]) -> None:
+def _prune_listings(folder: Path, names: list[str]) -> None:
     """Remove the listings of shard folders the index no longer names."""
-    folder = config.root / CACHE_FOLDER / LISTINGS
     if not folder.is_dir():
         return
     kept = {f"{name}.json" for name in names}
@@ -640,7 +635,7 @@ def _prune_listings(config: SiteConfig, names: list[str]) -> None:
             entry.unlink(missing_ok=True)
 
 
-def _index_shards(bundle: Path, shards: list[Shard], config: SiteConfig) -> list[PagefindRun]:
+def _index_shards(bundle: Path, shards: list[Shard], listings: Path | None) -> list[PagefindRun]:
     """Index the shards, as many at once as there are cores.
 
     One Pagefind run keeps about one core and a third busy, and its pages are written
@@ -649,11 +644,11 @@ def _index_shards(bundle: Path, shards: list[Shard], config: SiteConfig) -> list
     """
     at_once = min(len(shards), cores())
     if at_once <= 1:
-        return [_place(bundle, bundle / shard.name, lambda fresh, shard=shard: _index_shard(shard, fresh, config))
+        return [_place(bundle, bundle / shard.name, lambda fresh, shard=shard: _index_shard(shard, fresh, listings))
                 for shard in shards]
     with ThreadPoolExecutor(max_workers=at_once) as pool:
         runs = [pool.submit(_place, bundle, bundle / shard.name,
-                            lambda fresh, shard=shard: _index_shard(shard, fresh, config))
+                            lambda fresh, shard=shard: _index_shard(shard, fresh, listings))
                 for shard in shards]
         return [run.result() for run in runs]
 
@@ -705,7 +700,7 @@ def _place(bundle: Path, target: Path, make: Callable[[Path], T]) -> T:
     return result
 
 
-def _index_shard(shard: Shard, fresh: Path, config: SiteConfig) -> PagefindRun:
+def _index_shard(shard: Shard, fresh: Path, listings: Path | None) -> PagefindRun:
     """Run Pagefind on the records of `shard`, written as pages into a scratch folder; and list
     the records for later builds (`_write_listing`).
 
@@ -720,8 +715,8 @@ def _index_shard(shard: Shard, fresh: Path, config: SiteConfig) -> PagefindRun:
     for name in UNUSED_BUNDLE_FILES:
         (fresh / name).unlink(missing_ok=True)
     files, size = _size(fresh)
-    if not shard.recent:
-        _write_listing(config, shard, fresh)
+    if listings is not None and not shard.recent:
+        _write_listing(listings, shard, fresh)
     (fresh / DIGEST_FILE).write_text(f"{shard.digest}\n{files} {size}\n", encoding="utf-8")
     return run
 
