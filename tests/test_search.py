@@ -302,6 +302,22 @@ def test_after_edits_additions_deletions_and_renames_the_index_finds_what_a_new_
     assert len({folder.name for folder in shard_folders(out)} - first) >= 2
 
 
+def test_deletions_count_as_recent_edits_and_past_them_shards_are_indexed_again(sharded, tmp_path, monkeypatch):
+    monkeypatch.setattr(newsgen.search, "RECENT_ITEMS", 2)
+    assert build(sharded) == 0
+    out = sharded / "public"
+    first = {folder.name for folder in shard_folders(out)}
+    items = [p for p in sorted((sharded / "seeds" / "content").rglob("*.md")) if not p.name.startswith("_")]
+    for path in items[:3]:
+        path.unlink()
+    assert build(sharded) == 0
+    # Three records to hide, one more than the recent edits may leave: shards are indexed again
+    # until at most one is left hidden.
+    assert len(manifest_of(out)["hidden"]) <= 1
+    assert {folder.name for folder in shard_folders(out)} - first
+    assert visible_index(out) == cold_index(sharded, tmp_path / "cold")
+
+
 def test_without_its_listing_or_after_newsgens_code_changed_a_shard_is_indexed_again(sharded, monkeypatch):
     assert build(sharded) == 0
     out = sharded / "public"

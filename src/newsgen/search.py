@@ -525,6 +525,12 @@ class OlderShard:
     folder: Path
     changed: list[tuple[RecordSource, str]]  # items new or changed since, with their digests
     hidden: list[str]  # ids of the folder's records of items since changed or gone
+    gone: int = 0  # of those, items gone from the shard
+
+    @property
+    def waiting(self) -> int:
+        """The edits this folder leaves to the shard of recent edits and the manifest."""
+        return len(self.changed) + self.gone
 
 
 def _installed(bundle: Path) -> dict[int, str]:
@@ -561,24 +567,25 @@ def _older_version(shard: Shard, listings: Path, installed: list[tuple[Path, dic
                 if known is not None:
                     hidden.append(known[1])
         paths = {source.path for source in shard.sources}
-        hidden += [known[1] for path, known in items.items() if path not in paths]
-        return OlderShard(bundle / name, changed, hidden)
+        gone = [known[1] for path, known in items.items() if path not in paths]
+        return OlderShard(bundle / name, changed, hidden + gone, len(gone))
     return None
 
 
 def _recent_plan(stale: list[tuple[Shard, OlderShard]]
                  ) -> tuple[list[tuple[Shard, OlderShard]], list[Shard]]:
     """Which changed shards keep their older folder beside the shard of recent edits, and which
-    are indexed again: all kept while their changed items number at most `RECENT_ITEMS`, else
-    the shards with most are indexed again until the rest number at most half as many."""
-    total = sum(len(older.changed) for _, older in stale)
+    are indexed again: all kept while their edits (items changed, added or gone) number at most
+    `RECENT_ITEMS`, else the shards with most are indexed again until the rest number at most
+    half as many. (Deletions count too: their records stay in their shards, hidden.)"""
+    total = sum(older.waiting for _, older in stale)
     if total <= RECENT_ITEMS:
         return stale, []
-    kept = sorted(stale, key=lambda pair: (len(pair[1].changed), pair[0].number))
+    kept = sorted(stale, key=lambda pair: (pair[1].waiting, pair[0].number))
     refold = []
     while kept and total > RECENT_ITEMS // 2:
         shard, older = kept.pop()
-        total -= len(older.changed)
+        total -= older.waiting
         refold.append(shard)
     return sorted(kept, key=lambda pair: pair[0].number), sorted(refold, key=lambda shard: shard.number)
 
