@@ -1,4 +1,5 @@
-"""What does the search index cost? Built cold, after a one-item edit, and with nothing changed.
+"""What does the search index cost? Built cold, after a one-item edit, with nothing changed, and
+after an edit without the shards' listings.
 
     python bench/search_index.py [--site bench/out/sites/10000/newsgen/site.toml ...]
                                  [--copies 1 5] [--shard-items N] [--json results.json]
@@ -9,9 +10,13 @@ bench/build_speed.py writes under bench/out/sites/), the model is loaded once wi
 scratch output folder under `--work` (bench/out/, which git ignores; Pagefind's input pages are
 written beside the output, so the folder's disk counts):
 
-- cold: an empty folder, every shard indexed;
-- edit: one item's text changed (in memory), the same folder: only its shard is indexed again;
-- unchanged: the same model again: nothing is indexed.
+- cold: an empty folder, every shard indexed (and its listing written, as a build with a cache
+  does, into a scratch folder);
+- edit: one item's text changed (in memory), the same folder: the item goes into the shard of
+  recent edits, and its own shard is kept;
+- unchanged: the same model again: nothing is indexed;
+- edit, no listing: another item's text changed too, without the listings (as `newsgen check`
+  builds, or after the cache was deleted): the shards of both items are indexed again.
 
 `--copies K` repeats every item K times (the k-th copy gets `-c<k>` after its path and slug), to
 measure past the sizes on disk, e.g. 50,000 items from the 10,000-item site. `--shard-items N`
@@ -65,19 +70,19 @@ def copied(model: SiteModel, copies: int) -> SiteModel:
     return dataclasses.replace(model, articles=tuple(articles), by_slug={a.slug: a for a in articles})
 
 
-def edited(model: SiteModel) -> SiteModel:
-    """`model` with the text of one item (the middle one) changed."""
+def edited(model: SiteModel, *at: int) -> SiteModel:
+    """`model` with the text of some items changed (by default the middle one)."""
     articles = list(model.articles)
-    middle = len(articles) // 2
-    articles[middle] = dataclasses.replace(articles[middle], text=articles[middle].text + EDIT)
+    for index in at or (len(articles) // 2,):
+        articles[index] = dataclasses.replace(articles[index], text=articles[index].text + EDIT)
     return dataclasses.replace(model, articles=tuple(articles))
 
 
-def measured(label: str, folder: Path, model: SiteModel, config) -> dict:
+def measured(label: str, folder: Path, model: SiteModel, config, listings: Path | None) -> dict:
     """One call of write_search_index, with its wall and CPU time and memory."""
     before = os.times()
     wall = time.perf_counter()
-    report = search.write_search_index(folder, model, config)
+    report = search.write_search_index(folder, model, config, listings=listings)
     wall = time.perf_counter() - wall
     after = os.times()
     return {
@@ -85,6 +90,7 @@ def measured(label: str, folder: Path, model: SiteModel, config) -> dict:
         "items": report.records,
         "shards": report.shards,
         "indexed": report.rebuilt,
+        "recent": report.recent,
         "wall_s": round(wall, 2),
         "cpu_self_s": round(after.user - before.user + after.system - before.system, 2),
         "cpu_children_s": round(after.children_user - before.children_user
@@ -105,9 +111,12 @@ def bench_site(site: Path, copies: list[int], work: Path) -> list[dict]:
     for k in copies:
         sized = copied(model, k)
         with tempfile.TemporaryDirectory(prefix="search-index-", dir=work) as scratch:
-            folder = Path(scratch)
-            for label, version in (("cold", sized), ("edit", edited(sized)), ("unchanged", edited(sized))):
-                row = measured(label, folder, version, config)
+            folder, listings = Path(scratch) / "out", Path(scratch) / "listings"
+            middle, third = len(sized.articles) // 2, len(sized.articles) // 3
+            for label, version, kept in (("cold", sized, listings), ("edit", edited(sized), listings),
+                                         ("unchanged", edited(sized), listings),
+                                         ("edit, no listing", edited(sized, middle, third), None)):
+                row = measured(label, folder, version, config, kept)
                 rows.append(row)
                 print("  " + "  ".join(f"{key}={value}" for key, value in row.items()), flush=True)
     return rows
