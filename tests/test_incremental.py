@@ -720,6 +720,50 @@ def test_a_build_with_search_on_takes_the_shortcut_and_brings_the_index_up_to_da
     assert "تنقيح" in record["words"]
 
 
+def test_body_edits_with_search_on_go_into_the_recent_edits_without_the_site_model(tmp_path, monkeypatch):
+    """Body edits update the search index by themselves: the site model is not derived, the
+    recent edits gather the edited items and let go of one edited back, and the records the page
+    sees are a cold build's. Without the shards' listings, the site model serves."""
+    import json
+    import newsgen.build
+    from newsgen.search import MANIFEST
+    from test_search import fragments, visible_index
+
+    site, config = edited_site(tmp_path)
+    config = replace(config, search=True)
+    build(config)
+    models = []
+    derive = newsgen.build.model_of_records
+    monkeypatch.setattr(newsgen.build, "model_of_records", lambda *a, **k: models.append(1) or derive(*a, **k))
+    first = (site / "items" / "05.md").read_text("utf-8")
+    cold = tmp_path / "cold"
+
+    def recent_and_hidden() -> tuple[list[str], int]:
+        manifest = json.loads((site / "public" / "pagefind" / MANIFEST).read_text("utf-8"))
+        recent = [r["url"] for r in fragments(site / "public") if r["shard"].startswith("recent-")]
+        return sorted(recent), len(manifest["hidden"])
+
+    for step, (item, text) in enumerate([("05", "فقرة فيها تصويب."), ("07", "فقرة فيها تنقيح."), ("05", None)]):
+        path = site / "items" / f"{item}.md"
+        if text is None:
+            path.write_text(first, "utf-8")  # edited back
+        else:
+            edit_body(path, text)
+        report = build(config)
+        assert "in their bodies only" in report.details[0] and "search index" in report.details[0], report.details
+        build(config, output=cold, use_cache=False)
+        assert visible_index(site / "public") == visible_index(cold), step
+    assert models == []
+    assert recent_and_hidden() == (["/articles/خبر-اليوم-7.html"], 1)
+
+    shutil.rmtree(site / ".newsgen-cache" / "search-shards")
+    edit_body(site / "items" / "07.md", "فقرة ثانية.")
+    build(config)
+    assert models == [1]
+    build(config, output=cold, use_cache=False)
+    assert visible_index(site / "public") == visible_index(cold)
+
+
 def test_serve_quick_shortcut_may_change_the_words_counted_and_the_next_build_ranks_again(tmp_path):
     site, config = edited_site(tmp_path)
     short = site / "items" / "short.md"  # its words are all counted, to its end

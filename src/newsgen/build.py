@@ -16,7 +16,7 @@ from .feeds import NewsArchive, feed_files, feed_lists, news_sitemaps, resolve_b
 from .loaders import load_articles, load_pages, published, scan_item_files, settled
 from .model import SiteModel
 from .cache import BuildCache, RecordEntry, TemplateCode, code_digest, config_digest, digest, tree_digest
-from .edits import EditedFiles, EditIndex, edited_build
+from .edits import EditedFiles, EditIndex, edited_build, placed_articles
 from .output import SpooledPages, StagedOutput, content_token, output_token, update_output
 from .parallel import map_forked, worker_count
 from .render import MORE_ITEMS, THEME, PageJob, Renderer, RenderedFile, SiteRenderer, output_path
@@ -138,16 +138,23 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
         main = BuildCache.load_main(config, key)
         if main is not None and found is None:
             found = scan_item_files(config.item_dirs)
-        report = shortcut_build(config, main, target, build_time, found, scanned_ns, templates,
-                                search_later=config.search) if main is not None else None
-        if report is not None:
-            if config.search and report.rendered:
-                # The edited items' records go into the search index's shard of recent edits. Should
-                # that fail, the cache is not saved: the next build finds the output changed since
-                # and makes it whole again.
+        def index_edits(edited: EditedFiles) -> None:
+            """The edited items into the search index's shard of recent edits: by themselves when the
+            listings allow (`search.add_recent_edits`), else from the site model. Should that fail,
+            the cache is not saved: the next build finds the output changed and makes it whole."""
+            index = main.load_edit_index(config)
+            topic_names = {topic.key: topic.name for topic in index.topics} if index is not None else {}
+            if index is None or not _search().add_recent_edits(
+                    target, config, listings, list(edited.articles), topic_names,
+                    lambda paths: placed_articles(config, main, paths)):
                 main.load_records(config)
                 finish_output(target, model_of_records(config, main.records, drafts), config, listings=listings)
-                report.details.append("the search index took the edited items in (see `newsgen.search`)")
+
+        report = shortcut_build(config, main, target, build_time, found, scanned_ns, templates,
+                                search_later=config.search,
+                                after_edits=index_edits if config.search and listings else None) \
+            if main is not None else None
+        if report is not None:
             main.save(config)
             report.seconds = time.perf_counter() - started
             return report
@@ -184,13 +191,15 @@ def other_inputs(config: SiteConfig) -> dict[str, tuple[int, int]]:
 
 def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_time: datetime,
                    found: list, scanned_ns: int, templates: Renderer | None = None, search_later: bool = False,
-                   stale_ok: bool = False) -> BuildReport | None:
+                   stale_ok: bool = False, after_edits: Callable[[EditedFiles], None] | None = None
+                   ) -> BuildReport | None:
     """The build when no page, asset or template changed since the last one (the code and
     configuration are the cache's key), and no item either or only a few items' bodies, without
     deriving the site model: the edited items' pages and feeds (`edits.edited_build`) and the
     Google News sitemap, which depends on the build time, are made again. None otherwise.
     `found` is `scan_item_files` of the items folders, begun at `scanned_ns`; `search_later` and
-    `stale_ok`: see `edited_build`."""
+    `stale_ok`: see `edited_build`. `after_edits` runs once the files are written, when items
+    were edited (`newsgen build` updates the search index there)."""
     state = cache.state
     if not state or state.get("related_stale") or not _describes(cache, target):
         return None
@@ -218,9 +227,13 @@ def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_ti
     cache.marker = update_output(target, writes, removals, cache.marker, cache.files, files)
     cache.files = files
     cache.scanned_ns = scanned_ns
+    if after_edits is not None and edited.articles:
+        after_edits(edited)
     articles, topics, undated = state["report"]
     details = [f"{len(changed)} item files changed in their bodies only: their pages, their feeds and the "
-               "Google News sitemap were made again" if changed else
+               "Google News sitemap were made again" + (" (and the search index brought up to date)"
+                                                        if after_edits is not None and edited.articles else "")
+               if changed else
                "no item, page, asset or template changed since the last build: only the Google News sitemap "
                "was made again"]
     return BuildReport(items=articles, pages=sum(1 for path in files if path.endswith(".html")), topics=topics,

@@ -62,6 +62,7 @@ class EditedFiles(NamedTuple):
     written: list[str]  # output paths
     pages: int  # item pages made again
     stale: bool  # whether the related items on them are of before the edits
+    articles: tuple[Article, ...] = ()  # the edited items, as placed (see `placed_articles`)
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,25 @@ def edited_build(config: SiteConfig, cache: BuildCache, target: Path, changed: d
     for key, _ in feeds:
         cache.groups[key] = ("", cache.groups[key][1])
     cache.files = files
-    return EditedFiles(sorted(writes), len(edited), stale)
+    return EditedFiles(sorted(writes), len(edited), stale, tuple(edited.values()))
+
+
+def placed_articles(config: SiteConfig, cache: BuildCache, paths: list[str]) -> dict[str, Article] | None:
+    """The records of the items whose `Article.path` is in `paths` as the last full build placed
+    them (its slug after clashes, its topics after filing), from the cache; None when one is not
+    there."""
+    index = cache.load_edit_index(config)
+    if index is None:
+        return None
+    files = {path: str(config.root / path) for path in paths}  # `Article.path` is relative to the site
+    cache.load_shards(config, files.values())
+    found = {}
+    for path, name in files.items():
+        entry = cache.records.get(name)
+        if entry is None or entry.article is None or entry.article.path != path or name not in index.placed:
+            return None
+        found[path] = _placed(entry.article, index.placed[name])
+    return found
 
 
 def _same_placement(new: Article, old: Article) -> bool:

@@ -506,6 +506,79 @@ def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
     return report
 
 
+def add_recent_edits(folder: Path, config: SiteConfig, listings: Path, edited: list[Article],
+                     topic_names: dict[str, str], articles_of: Callable[[list[str]], dict[str, Article] | None]
+                     ) -> bool:
+    """Bring the index in `folder` up to date after edits of `edited` items' bodies alone (their
+    place, headline, topics and the number of items unchanged), without planning every shard: the
+    edited items go into the shard of recent edits (or leave it, when edited back to the text
+    their own shard holds), the manifest hides or shows their records in their own shards. The
+    other items of the recent edits are read through `articles_of` (by file; None when it
+    cannot). False, with the index as it was, when the listings or the manifest do not allow it,
+    or the recent edits would grow past what `write_search_index` keeps: then it is the caller's
+    to call that."""
+    bundle = folder / BUNDLE
+    try:
+        manifest = json.loads((bundle / MANIFEST).read_text("utf-8"))
+        names = [str(name).rstrip("/") for name in manifest["shards"]]
+        hidden = set(manifest["hidden"])
+        items = int(manifest["items"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    count = shard_count(items)
+    home = _installed(bundle)
+    recent_names = [name for name in names if name.startswith("recent-")]
+    if len(home) + len(recent_names) != len(names) or len(recent_names) > 1:
+        return False
+    code = _index_code()
+
+    def listing_of(name: str | None) -> dict | None:
+        listing = _read_listing(listings / f"{name}.json") if name is not None else None
+        return listing if listing is not None and listing.get("code") == code and listing.get("count") == count \
+            else None
+
+    members: set[str] = set()  # item files in the recent edits
+    if recent_names:
+        listing = listing_of(recent_names[0])
+        if listing is None:
+            return False
+        members = set(listing["items"])
+    sources: dict[str, RecordSource] = {}
+    for article in edited:
+        source = record_source(article, config, topic_names)
+        listing = listing_of(home.get(shard_number(source.path, count)))
+        known = listing["items"].get(source.path) if listing is not None else None
+        if known is None:
+            return False
+        if source.digest().hex() == known[0]:  # as its own shard holds it
+            members.discard(source.path)
+            hidden.discard(known[1])
+        else:
+            members.add(source.path)
+            hidden.add(known[1])
+            sources[source.path] = source
+    if len(members) + len(hidden) > RECENT_ITEMS:  # counts an edit twice: on the safe side
+        return False
+    others = sorted(members - sources.keys())
+    found = articles_of(others) if others else {}
+    if found is None or found.keys() != set(others):
+        return False
+    sources.update((path, record_source(article, config, topic_names)) for path, article in found.items())
+    kept = [name for name in names if not name.startswith("recent-")]
+    if members:
+        recent = _shard(0, count, [(sources[path], sources[path].digest()) for path in sorted(members)], recent=True)
+        if not _holds(bundle / recent.name, recent):
+            _place(bundle, bundle / recent.name, lambda fresh: _index_shard(recent, fresh, listings))
+        kept.append(recent.name)
+    _write_manifest(bundle, kept, items, sorted(hidden))
+    for name in recent_names:
+        if name not in kept:
+            _delete(bundle / name)
+    _prune_listings(listings, kept)
+    _forms.cache_clear()
+    return True
+
+
 def _holds_or_link(bundle: Path, earlier_bundle: Path | None, shard: Shard) -> bool:
     """Whether `bundle` holds `shard` already, or now does, linked from the output being replaced."""
     target = bundle / shard.name
@@ -722,7 +795,7 @@ def _index_shard(shard: Shard, fresh: Path, listings: Path | None) -> PagefindRu
     for name in UNUSED_BUNDLE_FILES:
         (fresh / name).unlink(missing_ok=True)
     files, size = _size(fresh)
-    if listings is not None and not shard.recent:
+    if listings is not None:
         _write_listing(listings, shard, fresh)
     (fresh / DIGEST_FILE).write_text(f"{shard.digest}\n{files} {size}\n", encoding="utf-8")
     return run
