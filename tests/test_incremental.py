@@ -735,7 +735,7 @@ def test_body_edits_with_search_on_go_into_the_recent_edits_without_the_site_mod
     models = []
     derive = newsgen.build.model_of_records
     monkeypatch.setattr(newsgen.build, "model_of_records", lambda *a, **k: models.append(1) or derive(*a, **k))
-    first = (site / "items" / "05.md").read_text("utf-8")
+    first = {item: (site / "items" / f"{item}.md").read_text("utf-8") for item in ("05", "07")}
     cold = tmp_path / "cold"
 
     def recent_and_hidden() -> tuple[list[str], int]:
@@ -743,16 +743,22 @@ def test_body_edits_with_search_on_go_into_the_recent_edits_without_the_site_mod
         recent = [r["url"] for r in fragments(site / "public") if r["shard"].startswith("recent-")]
         return sorted(recent), len(manifest["hidden"])
 
-    for step, (item, text) in enumerate([("05", "فقرة فيها تصويب."), ("07", "فقرة فيها تنقيح."), ("05", None)]):
+    steps = [("05", "فقرة فيها تصويب."), ("07", "فقرة فيها تنقيح."), ("05", None), ("07", None), ("07", "تنقيح آخر.")]
+    recent_after = [1, 2, 1, 0, 1]
+    for step, (item, text) in enumerate(steps):
         path = site / "items" / f"{item}.md"
         if text is None:
-            path.write_text(first, "utf-8")  # edited back
+            path.write_text(first[item], "utf-8")  # edited back
         else:
             edit_body(path, text)
         report = build(config)
         assert "in their bodies only" in report.details[0] and "search index" in report.details[0], report.details
         build(config, output=cold, use_cache=False)
         assert visible_index(site / "public") == visible_index(cold), step
+        recent, hidden = recent_and_hidden()
+        assert len(recent) == hidden == recent_after[step], step
+        folders = [p.name for p in (site / "public" / "pagefind").iterdir() if p.name.startswith("recent-")]
+        assert len(folders) == min(1, recent_after[step]), step  # an emptied recent shard is gone
     assert models == []
     assert recent_and_hidden() == (["/articles/خبر-اليوم-7.html"], 1)
 
