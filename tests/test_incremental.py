@@ -770,6 +770,30 @@ def test_body_edits_with_search_on_go_into_the_recent_edits_without_the_site_mod
     assert visible_index(site / "public") == visible_index(cold)
 
 
+def test_body_edits_with_search_on_fill_the_recent_edits_to_their_limit_then_fold_them_back(tmp_path, monkeypatch):
+    """The index update of body edits counts what waits as a full build does: up to the limit
+    without the site model, past it from the site model, which indexes the shards again."""
+    import newsgen.build
+    import newsgen.search
+    from test_search import fragments, visible_index
+
+    monkeypatch.setattr(newsgen.search, "RECENT_ITEMS", 3)
+    site, config = edited_site(tmp_path)
+    config = replace(config, search=True)
+    build(config)
+    models = []
+    derive = newsgen.build.model_of_records
+    monkeypatch.setattr(newsgen.build, "model_of_records", lambda *a, **k: models.append(1) or derive(*a, **k))
+    cold = tmp_path / "cold"
+    for step, item in enumerate(("05", "07", "09", "11")):
+        edit_body(site / "items" / f"{item}.md", f"فقرة مضافة رقم {step}.")
+        build(config)
+        build(config, output=cold, use_cache=False)
+        assert visible_index(site / "public") == visible_index(cold), step
+        recent = [r for r in fragments(site / "public") if r["shard"].startswith("recent-")]
+        assert (len(recent), len(models)) == ((step + 1, 0) if step < 3 else (0, 1)), step
+
+
 def test_serve_quick_shortcut_may_change_the_words_counted_and_the_next_build_ranks_again(tmp_path):
     site, config = edited_site(tmp_path)
     short = site / "items" / "short.md"  # its words are all counted, to its end

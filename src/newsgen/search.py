@@ -515,8 +515,8 @@ def add_recent_edits(folder: Path, config: SiteConfig, listings: Path, edited: l
     their own shard holds), the manifest hides or shows their records in their own shards. The
     other items of the recent edits are read through `articles_of` (by file; None when it
     cannot). False, with the index as it was, when the listings or the manifest do not allow it,
-    or the recent edits would grow past what `write_search_index` keeps: then it is the caller's
-    to call that."""
+    or the recent edits would grow past `RECENT_ITEMS` (counted as `write_search_index` counts
+    them): then it is the caller's to call that."""
     bundle = folder / BUNDLE
     try:
         manifest = json.loads((bundle / MANIFEST).read_text("utf-8"))
@@ -531,11 +531,19 @@ def add_recent_edits(folder: Path, config: SiteConfig, listings: Path, edited: l
     if len(home) + len(recent_names) != len(names) or len(recent_names) > 1:
         return False
     code = _index_code()
+    read: dict[str | None, dict | None] = {}
 
     def listing_of(name: str | None) -> dict | None:
-        listing = _read_listing(listings / f"{name}.json") if name is not None else None
-        return listing if listing is not None and listing.get("code") == code and listing.get("count") == count \
-            else None
+        if name not in read:
+            listing = _read_listing(listings / f"{name}.json") if name is not None else None
+            read[name] = listing if listing is not None and listing.get("code") == code and \
+                listing.get("count") == count else None
+        return read[name]
+
+    def home_record(path: str) -> list[str] | None:
+        """What the item's own shard lists of it: the digest of its record source, and its id."""
+        listing = listing_of(home.get(shard_number(path, count)))
+        return listing["items"].get(path) if listing is not None else None
 
     members: set[str] = set()  # item files in the recent edits
     if recent_names:
@@ -546,8 +554,7 @@ def add_recent_edits(folder: Path, config: SiteConfig, listings: Path, edited: l
     sources: dict[str, RecordSource] = {}
     for article in edited:
         source = record_source(article, config, topic_names)
-        listing = listing_of(home.get(shard_number(source.path, count)))
-        known = listing["items"].get(source.path) if listing is not None else None
+        known = home_record(source.path)
         if known is None:
             return False
         if source.digest().hex() == known[0]:  # as its own shard holds it
@@ -557,7 +564,10 @@ def add_recent_edits(folder: Path, config: SiteConfig, listings: Path, edited: l
             members.add(source.path)
             hidden.add(known[1])
             sources[source.path] = source
-    if len(members) + len(hidden) > RECENT_ITEMS:  # counts an edit twice: on the safe side
+    # What waits, as `_recent_plan` counts it: the items in the recent edits, and those gone from
+    # their shards (the hidden records that are not the old records of recent edits).
+    gone = len(hidden) - sum(1 for path in members if home_record(path) is not None)
+    if len(members) + gone > RECENT_ITEMS:
         return False
     others = sorted(members - sources.keys())
     found = articles_of(others) if others else {}
