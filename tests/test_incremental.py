@@ -720,21 +720,29 @@ def test_a_build_with_search_on_takes_the_shortcut_and_brings_the_index_up_to_da
     assert "تنقيح" in record["words"]
 
 
+def searched_site_counting_models(tmp_path: Path, monkeypatch) -> tuple[Path, object, list]:
+    """`edited_site` with search on, built, and a list that gets an entry each time a build
+    derives the site model from the records (`build.model_of_records`)."""
+    import newsgen.build
+
+    site, config = edited_site(tmp_path)
+    config = replace(config, search=True)
+    build(config)
+    models: list = []
+    derive = newsgen.build.model_of_records
+    monkeypatch.setattr(newsgen.build, "model_of_records", lambda *a, **k: models.append(1) or derive(*a, **k))
+    return site, config, models
+
+
 def test_body_edits_with_search_on_go_into_the_recent_edits_without_the_site_model(tmp_path, monkeypatch):
     """Body edits update the search index by themselves: the site model is not derived, the
     recent edits gather the edited items and let go of one edited back, and the records the page
     sees are a cold build's. Without the shards' listings, the site model serves."""
     import json
-    import newsgen.build
     from newsgen.search import MANIFEST
     from test_search import fragments, visible_index
 
-    site, config = edited_site(tmp_path)
-    config = replace(config, search=True)
-    build(config)
-    models = []
-    derive = newsgen.build.model_of_records
-    monkeypatch.setattr(newsgen.build, "model_of_records", lambda *a, **k: models.append(1) or derive(*a, **k))
+    site, config, models = searched_site_counting_models(tmp_path, monkeypatch)
     first = {item: (site / "items" / f"{item}.md").read_text("utf-8") for item in ("05", "07")}
     cold = tmp_path / "cold"
 
@@ -773,17 +781,11 @@ def test_body_edits_with_search_on_go_into_the_recent_edits_without_the_site_mod
 def test_body_edits_with_search_on_fill_the_recent_edits_to_their_limit_then_fold_them_back(tmp_path, monkeypatch):
     """The index update of body edits counts what waits as a full build does: up to the limit
     without the site model, past it from the site model, which indexes the shards again."""
-    import newsgen.build
     import newsgen.search
     from test_search import fragments, visible_index
 
     monkeypatch.setattr(newsgen.search, "RECENT_ITEMS", 3)
-    site, config = edited_site(tmp_path)
-    config = replace(config, search=True)
-    build(config)
-    models = []
-    derive = newsgen.build.model_of_records
-    monkeypatch.setattr(newsgen.build, "model_of_records", lambda *a, **k: models.append(1) or derive(*a, **k))
+    site, config, models = searched_site_counting_models(tmp_path, monkeypatch)
     cold = tmp_path / "cold"
     for step, item in enumerate(("05", "07", "09", "11")):
         edit_body(site / "items" / f"{item}.md", f"فقرة مضافة رقم {step}.")
