@@ -662,23 +662,30 @@ def test_a_few_changes_go_to_the_journal_beside_the_main_cache_file(tmp_path):
 
 
 @pytest.mark.parametrize("search", [False, True])
-def test_serve_takes_the_shortcut_too_and_brings_the_search_index_up_to_date_after(tmp_path, search):
-    from test_search import fragments
+def test_serve_takes_the_shortcut_too_and_brings_the_search_index_up_to_date_after(tmp_path, monkeypatch, search):
+    import newsgen.build
+    from test_search import fragments, visible_index
 
     site, config = edited_site(tmp_path)
     config = replace(config, search=search)
     builder = SiteBuilder(config)
     builder.build()
+    models = []
+    derive = newsgen.build.model_of_records
+    monkeypatch.setattr(newsgen.build, "model_of_records", lambda *a, **k: models.append(1) or derive(*a, **k))
     edit_body(site / "items" / "05.md", "فقرة تصحيحية فيها تصويب أضيفت في آخر الخبر.")
     report = builder.build(quick=True)
     assert "in their bodies only" in report.details[0] and report.related_stale is False
     assert "فقرة تصحيحية" in (site / "public" / "articles" / "خبر-اليوم-5" / "index.html").read_text("utf-8")
     builder.wait()
+    assert models == []  # the index took the edit from the shards' listings, without the site model
     if search:
         record = next(r for r in fragments(site / "public") if r["url"].startswith("/articles/خبر-اليوم-5."))
-        assert "تصويب" in record["words"]
+        assert "تصويب" in record["words"] and record["shard"].startswith("recent-")
     cold = site / "cold"
     build(config, output=cold, use_cache=False)
+    if search:
+        assert visible_index(site / "public") == visible_index(cold)
     skip = ("pagefind/",)  # Pagefind's files differ between runs; their records are checked above
     assert {k: v for k, v in snapshot(site / "public").items() if not k.startswith(skip)} == \
         {k: v for k, v in snapshot(cold).items() if not k.startswith(skip)}

@@ -14,9 +14,9 @@ from .config import SiteConfig
 from .errors import Diagnostics, Problem
 from .feeds import NewsArchive, feed_files, feed_lists, news_sitemaps, resolve_build_time, robots, sitemap_urls, sitemaps
 from .loaders import load_articles, load_pages, published, scan_item_files, settled
-from .model import SiteModel
+from .model import Article, SiteModel
 from .cache import BuildCache, RecordEntry, TemplateCode, code_digest, config_digest, digest, tree_digest
-from .edits import EditedFiles, EditIndex, edited_build, placed_articles
+from .edits import EditedFiles, EditIndex, edited_build, item_file, placed_articles
 from .output import SpooledPages, StagedOutput, content_token, output_token, update_output
 from .parallel import map_forked, worker_count
 from .render import MORE_ITEMS, THEME, PageJob, Renderer, RenderedFile, SiteRenderer, output_path
@@ -50,6 +50,20 @@ def load_site(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool = Fa
     model = build_site_model(articles, pages, config, diagnostics)
     diagnostics.raise_if_errors()
     return model
+
+
+def index_body_edits(target: Path, config: SiteConfig, listings: Path, edited: tuple[Article, ...],
+                     index: EditIndex | None, records_of: Callable[[list[str]], dict[str, RecordEntry]],
+                     model: Callable[[], SiteModel]) -> None:
+    """Bring the search index in `target` up to date after the body edits of `edited` (as
+    placed): into the shard of recent edits by themselves when the listings allow
+    (`search.add_recent_edits`, reading the other recent items from `records_of(paths)` as
+    `index` placed them), else from the site model that `model()` derives."""
+    topic_names = {topic.key: topic.name for topic in index.topics} if index is not None else {}
+    if index is None or not _search().add_recent_edits(
+            target, config, listings, list(edited), topic_names,
+            lambda paths: placed_articles(config, records_of(paths), index, paths)):
+        finish_output(target, model(), config, listings=listings)
 
 
 def model_of_records(config: SiteConfig, records: dict[str, RecordEntry], drafts: bool = False) -> SiteModel:
@@ -138,17 +152,19 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
         main = BuildCache.load_main(config, key)
         if main is not None and found is None:
             found = scan_item_files(config.item_dirs)
+        def records_of(paths: list[str]) -> dict[str, RecordEntry]:
+            main.load_shards(config, [item_file(config, path) for path in paths])
+            return main.records
+
+        def model() -> SiteModel:
+            main.load_records(config)
+            return model_of_records(config, main.records, drafts)
+
         def index_edits(edited: EditedFiles) -> None:
-            """The edited items into the search index's shard of recent edits: by themselves when the
-            listings allow (`search.add_recent_edits`), else from the site model. Should that fail,
-            the cache is not saved: the next build finds the output changed and makes it whole."""
-            index = main.load_edit_index(config)
-            topic_names = {topic.key: topic.name for topic in index.topics} if index is not None else {}
-            if index is None or not _search().add_recent_edits(
-                    target, config, listings, list(edited.articles), topic_names,
-                    lambda paths: placed_articles(config, main, paths)):
-                main.load_records(config)
-                finish_output(target, model_of_records(config, main.records, drafts), config, listings=listings)
+            # Should this fail, the cache is not saved: the next build finds the output changed
+            # and makes it whole.
+            index_body_edits(target, config, listings, edited.articles, main.load_edit_index(config),
+                             records_of, model)
 
         report = shortcut_build(config, main, target, build_time, found, scanned_ns, templates,
                                 search_later=config.search,
@@ -231,7 +247,7 @@ def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_ti
         after_edits(edited)
     articles, topics, undated = state["report"]
     details = [f"{len(changed)} item files changed in their bodies only: their pages, their feeds and the "
-               "Google News sitemap were made again" + (" (and the search index brought up to date)"
+               "Google News sitemap were made again" + (" (and the search index takes the edits)"
                                                         if after_edits is not None and edited.articles else "")
                if changed else
                "no item, page, asset or template changed since the last build: only the Google News sitemap "
@@ -603,14 +619,18 @@ class SiteBuilder:
             return None
         started = time.perf_counter()
         target = self.output.absolute()
+        edits: list[EditedFiles] = []
         report = shortcut_build(config, cache, target, resolve_build_time(None), found, scanned_ns,
-                                self._renderer(), search_later=config.search, stale_ok=quick)
+                                self._renderer(), search_later=config.search, stale_ok=quick,
+                                after_edits=edits.append if config.search else None)
         if report is None:
             return None
-        if config.search and report.rendered:
-            records = dict(cache.records)  # as they are now: the next build changes them
-            self._defer(lambda: finish_output(target, model_of_records(config, records, self.drafts), config,
-                                              listings=BuildCache.search_listings(config)))
+        if edits:
+            # As they are now (the next build changes them); serve's cache holds every record.
+            records, index = dict(cache.records), cache.load_edit_index(config)
+            self._defer(lambda: index_body_edits(
+                target, config, BuildCache.search_listings(config), edits[0].articles, index,
+                lambda paths: records, lambda: model_of_records(config, records, self.drafts)))
         report.seconds = time.perf_counter() - started
         return report
 

@@ -223,22 +223,25 @@ def edited_build(config: SiteConfig, cache: BuildCache, target: Path, changed: d
     return EditedFiles(sorted(writes), len(edited), stale, tuple(edited.values()))
 
 
-def placed_articles(config: SiteConfig, cache: BuildCache, paths: list[str]) -> dict[str, Article] | None:
-    """The records of the items whose `Article.path` is in `paths` as the last full build placed
-    them (its slug after clashes, its topics after filing), from the cache; None when one is not
-    there."""
-    index = cache.load_edit_index(config)
-    if index is None:
-        return None
-    files = {path: str(config.root / path) for path in paths}  # `Article.path` is relative to the site
-    cache.load_shards(config, files.values())
+def placed_articles(config: SiteConfig, records: dict[str, RecordEntry], index: EditIndex,
+                    paths: list[str]) -> dict[str, Article] | None:
+    """The records of the items whose `Article.path` is in `paths`, as the last full build placed
+    them (its slug after clashes, its topics after filing: `index`), from `records` (by file, see
+    `item_file`); None when one is not there."""
     found = {}
-    for path, name in files.items():
-        entry = cache.records.get(name)
+    for path in paths:
+        name = item_file(config, path)
+        entry = records.get(name)
         if entry is None or entry.article is None or entry.article.path != path or name not in index.placed:
             return None
         found[path] = _placed(entry.article, index.placed[name])
     return found
+
+
+def item_file(config: SiteConfig, path: str) -> str:
+    """The key of the records (the file) of the item whose `Article.path` is `path` (relative to
+    the site, or absolute outside it)."""
+    return str(config.root / path)
 
 
 def _same_placement(new: Article, old: Article) -> bool:
