@@ -411,16 +411,17 @@ def plan_shards(model: SiteModel, config: SiteConfig) -> list[Shard]:
         if not sources:
             continue
         sources.sort(key=lambda source: source.path)
-        shards.append(_shard(number, count, [(source, source.digest()) for source in sources]))
+        shards.append(_shard(number, count, [(source, source.digest().hex()) for source in sources]))
     return shards
 
 
-def _shard(number: int, count: int, members: list[tuple[RecordSource, bytes]], recent: bool = False) -> Shard:
+def _shard(number: int, count: int, members: list[tuple[RecordSource, str]], recent: bool = False) -> Shard:
+    """The shard of `members` (record sources with their digests, in hex)."""
     digest = hashlib.sha256(f"{_index_code()}\n{'recent' if recent else number}/{count}\n".encode())
     for _, source_digest in members:
-        digest.update(source_digest)
+        digest.update(bytes.fromhex(source_digest))
     return Shard(number, count, tuple(source for source, _ in members), digest.hexdigest(),
-                 tuple(source_digest.hex() for _, source_digest in members), recent)
+                 tuple(source_digest for _, source_digest in members), recent)
 
 
 def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
@@ -455,7 +456,7 @@ def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
     if MEMORY_FOLDER.is_dir():
         _remove_leftovers(MEMORY_FOLDER, SCRATCH_PREFIX)
     earlier_bundle = previous / BUNDLE if previous is not None else None
-    installed = [(b, _installed(b)) for b in (bundle, earlier_bundle) if b is not None]
+    installed = [(b, _installed(_read_manifest(b))) for b in (bundle, earlier_bundle) if b is not None]
     to_index: list[Shard] = []
     stale: list[tuple[Shard, OlderShard]] = []
     for shard in shards:
@@ -470,12 +471,11 @@ def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
     to_index += refold
     for _, older in overlaid:
         if older.folder.parent != bundle and not (bundle / older.folder.name).is_dir():
-            _place(bundle, bundle / older.folder.name,
-                   lambda fresh, older=older: shutil.copytree(older.folder, fresh, copy_function=_link_or_copy))
+            _link_into(bundle, older.folder)
     recent = None
     if overlaid:
-        members = sorted(((source, bytes.fromhex(source_digest)) for shard, older in overlaid
-                          for source, source_digest in older.changed), key=lambda member: member[0].path)
+        members = sorted((member for _, older in overlaid for member in older.changed),
+                         key=lambda member: member[0].path)
         if members:
             recent = _shard(0, shards[0].count, members, recent=True)
             if not _holds_or_link(bundle, earlier_bundle, recent):
@@ -518,26 +518,20 @@ def add_recent_edits(folder: Path, config: SiteConfig, listings: Path, edited: l
     or the recent edits would grow past `RECENT_ITEMS` (counted as `write_search_index` counts
     them): then it is the caller's to call that."""
     bundle = folder / BUNDLE
-    try:
-        manifest = json.loads((bundle / MANIFEST).read_text("utf-8"))
-        names = [str(name).rstrip("/") for name in manifest["shards"]]
-        hidden = set(manifest["hidden"])
-        items = int(manifest["items"])
-    except (OSError, ValueError, KeyError, TypeError):
+    manifest = _read_manifest(bundle)
+    if manifest is None:
         return False
+    names, hidden, items = manifest["names"], set(manifest["hidden"]), manifest["items"]
     count = shard_count(items)
-    home = _installed(bundle)
+    home = _installed(manifest)
     recent_names = [name for name in names if name.startswith("recent-")]
     if len(home) + len(recent_names) != len(names) or len(recent_names) > 1:
         return False
-    code = _index_code()
     read: dict[str | None, dict | None] = {}
 
     def listing_of(name: str | None) -> dict | None:
         if name not in read:
-            listing = _read_listing(listings / f"{name}.json") if name is not None else None
-            read[name] = listing if listing is not None and listing.get("code") == code and \
-                listing.get("count") == count else None
+            read[name] = _read_listing(listings, name, count) if name is not None else None
         return read[name]
 
     def home_record(path: str) -> list[str] | None:
@@ -551,19 +545,20 @@ def add_recent_edits(folder: Path, config: SiteConfig, listings: Path, edited: l
         if listing is None:
             return False
         members = set(listing["items"])
-    sources: dict[str, RecordSource] = {}
+    sources: dict[str, tuple[RecordSource, str]] = {}  # of the recent edits: source and its digest
     for article in edited:
         source = record_source(article, config, topic_names)
+        source_digest = source.digest().hex()
         known = home_record(source.path)
         if known is None:
             return False
-        if source.digest().hex() == known[0]:  # as its own shard holds it
+        if source_digest == known[0]:  # as its own shard holds it
             members.discard(source.path)
             hidden.discard(known[1])
         else:
             members.add(source.path)
             hidden.add(known[1])
-            sources[source.path] = source
+            sources[source.path] = (source, source_digest)
     # What waits, as `_recent_plan` counts it: the items in the recent edits, and those gone from
     # their shards (the hidden records that are not the old records of recent edits).
     gone = len(hidden) - sum(1 for path in members if home_record(path) is not None)
@@ -573,10 +568,12 @@ def add_recent_edits(folder: Path, config: SiteConfig, listings: Path, edited: l
     found = articles_of(others) if others else {}
     if found is None or found.keys() != set(others):
         return False
-    sources.update((path, record_source(article, config, topic_names)) for path, article in found.items())
+    for path, article in found.items():
+        source = record_source(article, config, topic_names)
+        sources[path] = (source, source.digest().hex())
     kept = [name for name in names if not name.startswith("recent-")]
     if members:
-        recent = _shard(0, count, [(sources[path], sources[path].digest()) for path in sorted(members)], recent=True)
+        recent = _shard(0, count, [sources[path] for path in sorted(members)], recent=True)
         if not _holds(bundle / recent.name, recent):
             _place(bundle, bundle / recent.name, lambda fresh: _index_shard(recent, fresh, listings))
         kept.append(recent.name)
@@ -596,9 +593,14 @@ def _holds_or_link(bundle: Path, earlier_bundle: Path | None, shard: Shard) -> b
         return True
     earlier = earlier_bundle / shard.name if earlier_bundle is not None else None
     if earlier is not None and _holds(earlier, shard):
-        _place(bundle, target, lambda fresh: shutil.copytree(earlier, fresh, copy_function=_link_or_copy))
+        _link_into(bundle, earlier)
         return True
     return False
+
+
+def _link_into(bundle: Path, folder: Path) -> None:
+    """A shard folder of the output being replaced, in `bundle` under its name, its files linked."""
+    _place(bundle, bundle / folder.name, lambda fresh: shutil.copytree(folder, fresh, copy_function=_link_or_copy))
 
 
 @dataclass(frozen=True)
@@ -616,17 +618,25 @@ class OlderShard:
         return len(self.changed) + self.gone
 
 
-def _installed(bundle: Path) -> dict[int, str]:
-    """The folders of the shards (not the recent edits) a bundle's manifest names, by shard number."""
+def _read_manifest(bundle: Path) -> dict | None:
+    """A bundle's manifest, with `names`, the shard folders it names; None when there is none that
+    this code wrote."""
     try:
-        names = json.loads((bundle / MANIFEST).read_text("utf-8"))["shards"]
+        manifest = json.loads((bundle / MANIFEST).read_text("utf-8"))
+        manifest["names"] = [str(name).rstrip("/") for name in manifest["shards"]]
+        manifest["hidden"], manifest["items"] = list(manifest["hidden"]), int(manifest["items"])
     except (OSError, ValueError, KeyError, TypeError):
-        return {}
+        return None
+    return manifest
+
+
+def _installed(manifest: dict | None) -> dict[int, str]:
+    """The folders of the shards (not the recent edits) a manifest names, by shard number."""
     found = {}
-    for name in names:
-        number = str(name).rstrip("/").split("-")[0]
+    for name in manifest["names"] if manifest is not None else ():
+        number = name.split("-")[0]
         if number.isdigit():
-            found[int(number)] = str(name).rstrip("/")
+            found[int(number)] = name
     return found
 
 
@@ -638,8 +648,8 @@ def _older_version(shard: Shard, listings: Path, installed: list[tuple[Path, dic
         name = names.get(shard.number)
         if name is None or not (bundle / name / DIGEST_FILE).is_file():
             continue
-        listing = _read_listing(listings / f"{name}.json")
-        if listing is None or listing.get("code") != _index_code() or listing.get("count") != shard.count:
+        listing = _read_listing(listings, name, shard.count)
+        if listing is None:
             continue
         items: dict[str, list[str]] = listing["items"]
         changed, hidden = [], []
@@ -673,16 +683,18 @@ def _recent_plan(stale: list[tuple[Shard, OlderShard]]
     return sorted(kept, key=lambda pair: pair[0].number), sorted(refold, key=lambda shard: shard.number)
 
 
-def _read_listing(path: Path) -> dict | None:
+def _read_listing(listings: Path, name: str, count: int) -> dict | None:
+    """The listing of the shard folder `name`, when this code wrote it for an index of `count`
+    shards; None otherwise (then the shard is indexed again)."""
     try:
-        listing = json.loads(path.read_text("utf-8"))
+        listing = json.loads((listings / f"{name}.json").read_text("utf-8"))
     except (OSError, ValueError):
         return None
     items = listing.get("items") if isinstance(listing, dict) else None
-    if not isinstance(items, dict) or not all(
-            isinstance(known, list) and len(known) == 2 and all(isinstance(part, str) for part in known)
-            for known in items.values()):
-        return None  # not written by this code: the shard is indexed again
+    if not isinstance(items, dict) or listing.get("code") != _index_code() or listing.get("count") != count \
+            or not all(isinstance(known, list) and len(known) == 2 and all(isinstance(part, str) for part in known)
+                       for known in items.values()):
+        return None
     return listing
 
 
