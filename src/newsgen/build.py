@@ -167,7 +167,6 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
                              records_of, model)
 
         report = shortcut_build(config, main, target, build_time, found, scanned_ns, templates,
-                                search_later=config.search,
                                 after_edits=index_edits if config.search and listings else None) \
             if main is not None else None
         if report is not None:
@@ -206,16 +205,15 @@ def other_inputs(config: SiteConfig) -> dict[str, tuple[int, int]]:
 
 
 def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_time: datetime,
-                   found: list, scanned_ns: int, templates: Renderer | None = None, search_later: bool = False,
-                   stale_ok: bool = False, after_edits: Callable[[EditedFiles], None] | None = None
-                   ) -> BuildReport | None:
+                   found: list, scanned_ns: int, templates: Renderer | None = None, stale_ok: bool = False,
+                   after_edits: Callable[[EditedFiles], None] | None = None) -> BuildReport | None:
     """The build when no page, asset or template changed since the last one (the code and
     configuration are the cache's key), and no item either or only a few items' bodies, without
     deriving the site model: the edited items' pages and feeds (`edits.edited_build`) and the
     Google News sitemap, which depends on the build time, are made again. None otherwise.
-    `found` is `scan_item_files` of the items folders, begun at `scanned_ns`; `search_later` and
-    `stale_ok`: see `edited_build`. `after_edits` runs once the files are written, when items
-    were edited (`newsgen build` updates the search index there)."""
+    `found` is `scan_item_files` of the items folders, begun at `scanned_ns`; `stale_ok`: see
+    `edited_build`. `after_edits` runs once the files are written, when items were edited: with
+    search on, it is what brings the index up to date (without it, edits take no shortcut)."""
     state = cache.state
     if not state or state.get("related_stale") or not _describes(cache, target):
         return None
@@ -231,8 +229,8 @@ def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_ti
     unsure = [name for name, (_, mtime_ns) in items.items()
               if name not in changed and not settled(mtime_ns, cache.scanned_ns)]
     changed.update((name, items[name]) for name in _rewritten(config, cache, unsure))
-    edited = edited_build(config, cache, target, changed, templates, search_later, stale_ok) if changed \
-        else EditedFiles([], 0, False)
+    edited = edited_build(config, cache, target, changed, templates, after_edits is not None, stale_ok) \
+        if changed else EditedFiles([], 0, False)
     if edited is None:
         return None
     news = list(news_sitemaps(state["news"], config, build_time))
@@ -243,12 +241,12 @@ def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_ti
     cache.marker = update_output(target, writes, removals, cache.marker, cache.files, files)
     cache.files = files
     cache.scanned_ns = scanned_ns
-    if after_edits is not None and edited.articles:
+    handed = after_edits is not None and bool(edited.articles)
+    if handed:
         after_edits(edited)
     articles, topics, undated = state["report"]
     details = [f"{len(changed)} item files changed in their bodies only: their pages, their feeds and the "
-               "Google News sitemap were made again" + (" (and the search index takes the edits)"
-                                                        if after_edits is not None and edited.articles else "")
+               "Google News sitemap were made again" + (" (and the search index takes the edits)" if handed else "")
                if changed else
                "no item, page, asset or template changed since the last build: only the Google News sitemap "
                "was made again"]
@@ -621,8 +619,7 @@ class SiteBuilder:
         target = self.output.absolute()
         edits: list[EditedFiles] = []
         report = shortcut_build(config, cache, target, resolve_build_time(None), found, scanned_ns,
-                                self._renderer(), search_later=config.search, stale_ok=quick,
-                                after_edits=edits.append if config.search else None)
+                                self._renderer(), stale_ok=quick, after_edits=edits.append if config.search else None)
         if report is None:
             return None
         if edits:
