@@ -67,3 +67,31 @@ def test_missing_config_file(tmp_path):
     with pytest.raises(BuildFailed) as caught:
         load_config(tmp_path / "nope.toml")
     assert "no such configuration file" in str(caught.value.problems[0])
+
+
+def test_configuration_warnings_reach_every_command(tmp_path, capsys):
+    """A warning of `site.toml` alone (no error with it) is shown by `build`, again by a build
+    that changes nothing, and by `check`."""
+    from newsgen.cli import main
+    from conftest import write_site
+
+    site = write_site(tmp_path / "site", {"a.md": """\
+        ---
+        title: خبر عن الاقتصاد
+        date: 2024-03-01
+        topics: [economy]
+        ---
+        نص الخبر عن التضخم.
+        """}, config="""\
+        [site]
+        title = "موقع"
+        [content]
+        items = ["items"]
+        [build]
+        search = false
+        """)
+    shown = f"{site / 'site.toml'}:6: warning: unknown key `build.search`; did you mean the section [search]?"
+    for command in (["build"], ["build"], ["check"]):
+        assert main([*command, "--config", str(site / "site.toml")]) == 0
+        printed = capsys.readouterr()
+        assert shown in printed.out + printed.err

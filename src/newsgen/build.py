@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .config import SiteConfig
-from .errors import Diagnostics, Problem
+from .errors import BuildFailed, Diagnostics, Problem
 from .feeds import NewsArchive, feed_files, feed_lists, news_sitemaps, resolve_build_time, robots, sitemap_urls, sitemaps
 from .loaders import load_articles, load_pages, published, scan_item_files, settled
 from .model import Article, SiteModel
@@ -172,6 +172,7 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
         if report is not None:
             main.save(config)
             report.seconds = time.perf_counter() - started
+            report.warnings[:0] = config.warnings
             return report
         if main is not None:
             main.load_records(config)
@@ -183,12 +184,19 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     diagnostics = Diagnostics()
     before = dict(cache.records)
     try:
-        return _build(config, cache, target, diagnostics, before, started, drafts=drafts, progress=progress,
-                      build_time=build_time, templates=templates, defer=defer, workers=workers, quick=quick,
-                      found=found, scanned_ns=scanned_ns, save_records=use_cache, listings=listings)
+        report = _build(config, cache, target, diagnostics, before, started, drafts=drafts, progress=progress,
+                        build_time=build_time, templates=templates, defer=defer, workers=workers, quick=quick,
+                        found=found, scanned_ns=scanned_ns, save_records=use_cache, listings=listings)
+    except BuildFailed as failed:
+        failed.problems[:0] = config.warnings
+        raise
     finally:
         if use_cache:
             cache.save(config)  # parsed records are worth keeping even when the build fails
+    # Not kept in the cache's state with the build's warnings: a build that takes the shortcut
+    # shows them as they are now.
+    report.warnings[:0] = config.warnings
+    return report
 
 
 def other_inputs(config: SiteConfig) -> dict[str, tuple[int, int]]:

@@ -287,6 +287,8 @@ def check_site(config: SiteConfig, *, drafts: bool = False, external: bool = Fal
     from .feeds import resolve_build_time
 
     report = CheckReport()
+    for problem in config.warnings:
+        report.add("content", problem.severity, problem.path, problem.line, problem.message)
     lines = _SourceLines(config.root)
     diagnostics = Diagnostics()
     try:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import BuildFailed, Diagnostics
+from .errors import BuildFailed, Diagnostics, Problem
 
 MONTH_STYLES = {"levantine": "ar_SY", "egyptian": "ar_EG", "maghrebi": "ar_TN"}
 DIGIT_STYLES = ("western", "arabic-indic")
@@ -64,6 +64,9 @@ class SiteConfig:
     feed_content: str = "full"  # "full" or "summary"
     feed_rss: bool = True
     feed_json: bool = True
+    # What `load_config` warned about (an unknown key...): every command shows them. Not a
+    # setting, so not in the repr that keys the build cache.
+    warnings: tuple[Problem, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -223,7 +226,7 @@ def load_config(path: str | Path, *, output: str | Path | None = None) -> SiteCo
     diagnostics.raise_if_errors()
     assert config is not None
     output_dir = Path(output).absolute() if output is not None else config.output_dir
-    return replace(config, path=path, output_dir=output_dir)
+    return replace(config, path=path, output_dir=output_dir, warnings=tuple(diagnostics.warnings))
 
 
 def parse_config(data: dict, *, root: Path, diagnostics: Diagnostics | None = None,
@@ -249,10 +252,10 @@ def parse_config(data: dict, *, root: Path, diagnostics: Diagnostics | None = No
         values[section] = {}
         for key, value in table.items():
             if key not in keys:
-                hint = closest(key, list(keys))
-                diagnostics.warning(
-                    f"unknown key `{section}.{key}`" + (f"; did you mean `{hint}`?" if hint else ""),
-                    shown, line_of(section, key))
+                near = closest(key, list(keys))
+                hint = f"; did you mean the section [{key}]?" if key in _SCHEMA else \
+                    f"; did you mean `{near}`?" if near else ""
+                diagnostics.warning(f"unknown key `{section}.{key}`{hint}", shown, line_of(section, key))
         for key, (kind, default) in keys.items():
             if key not in table:
                 if default is None:
