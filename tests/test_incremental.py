@@ -269,6 +269,32 @@ def test_saving_the_cache_leaves_the_records_texts_as_they_were(tmp_path):
     assert sys.getsizeof(article.body_html) > before  # what plain pickling does, and the cache avoids
 
 
+def test_records_read_back_know_the_digest_of_their_text_without_reading_it(tmp_path, monkeypatch):
+    from newsgen import storage
+    from newsgen.search import record_source
+
+    site = write_site(tmp_path, {f"{i}.md": item_text(f"خبر {i}", f"نص الخبر رقم {i} " * 20) for i in range(30)})
+    config = load_config(site / "site.toml")
+    cache = BuildCache(key=cache_key(config, drafts=False))
+    build(config, cache=cache)
+    wanted = {name: storage.text_digest(entry.article) for name, entry in cache.records.items()}
+    assert len(set(wanted.values())) == len(wanted)
+    # An edit saved with the cache saves the digest of the new text.
+    name = next(iter(cache.records))
+    edited = replace(cache.records[name].article, text="نص آخر تماما")
+    cache.records[name] = replace(cache.records[name], article=edited)
+    cache.save(config)
+    wanted[name] = storage.text_digest(edited)
+
+    loaded = BuildCache.load(config, cache.key)
+    monkeypatch.setattr(storage, "_read_body", lambda *a: pytest.fail("a body was read"))
+    assert {n: storage.text_digest(e.article) for n, e in loaded.records.items()} == wanted
+    # And so a record source's digest is the same from the cache as from the text itself.
+    topics = {"economy": "اقتصاد"}
+    assert record_source(loaded.records[name].article, config, topics).digest() == \
+        record_source(edited, config, topics).digest()
+
+
 def test_records_read_back_read_their_bodies_only_when_needed(tmp_path):
     from newsgen.errors import NewsgenError
     from newsgen.storage import SavedArticle, body_bytes

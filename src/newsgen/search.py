@@ -49,7 +49,7 @@ from .config import SiteConfig
 from .errors import NewsgenError
 from .model import Article, SiteModel
 from .parallel import cores
-from .storage import body_bytes
+from .storage import text_digest
 
 SEARCH_URL = "search/"
 BUNDLE = "pagefind"
@@ -196,7 +196,8 @@ class RecordSource:
     def digest(self) -> bytes:
         parts = (self.path, self.url, self.title, self.summary, "\x1f".join(self.topics), self.date,
                  self.location, self.author)
-        return hashlib.blake2b("\x00".join(parts).encode("utf-8") + b"\x00" + body_bytes(self.article)[1],
+        # The text by its digest: saved with the body, it is known without reading the body.
+        return hashlib.blake2b("\x00".join(parts).encode("utf-8") + b"\x00" + text_digest(self.article),
                                digest_size=16).digest()
 
 

@@ -17,6 +17,7 @@ reads every item's text once.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import tempfile
@@ -57,15 +58,16 @@ def write_pickle(path: Path, value, *, without_bodies: bool = False) -> None:
 def write_bodies(path: Path, token: str, articles: dict[str, Article]) -> None:
     """The bodies of `articles` (by record name), under `token`, which the records' file names.
 
-    The file holds the token, then where each body is (pickled), then the bodies as bytes, one
-    after another: a build reads the token to check the file, and then only the bodies it needs.
+    The file holds the token, then where each body is and the digest of its text (pickled),
+    then the bodies as bytes, one after another: a build reads the token to check the file, and
+    then only the bodies it needs; the search index plans its shards from the digests alone.
     """
-    places: dict[str, tuple[int, int, int]] = {}
+    places: dict[str, tuple[int, int, int, bytes]] = {}
     parts: list[bytes] = []
     end = 0
     for name, article in articles.items():
         html, text = body_bytes(article)
-        places[name] = (end, len(html), len(text))
+        places[name] = (end, len(html), len(text), text_digest(article, text))
         parts += (html, text)
         end += len(html) + len(text)
     with replacing(path) as handle:
@@ -82,6 +84,15 @@ def body_bytes(article: Article) -> tuple[bytes, bytes]:
         return html.bodies.get(html.name)
     return (html if type(html) is bytes else html.encode("utf-8"),
             text if type(text) is bytes else text.encode("utf-8"))
+
+
+def text_digest(article: Article, text: bytes | None = None) -> bytes:
+    """A digest of the article's plain text (`text`, when the caller has its UTF-8 at hand): for
+    an article read from the cache, the one saved with its body, without reading the body."""
+    value = article.__dict__["text"]
+    if type(value) is _Unread and type(value.bodies) is BodyFile:
+        return value.bodies.text_digest(value.name)
+    return hashlib.blake2b(body_bytes(article)[1] if text is None else text, digest_size=16).digest()
 
 
 def encoded_bodies(article: Article) -> "SavedArticle":
@@ -109,7 +120,7 @@ class BodyFile:
         self.path = path
         self.token = token
         self._file = None  # open once the first body is read
-        self._places: dict[str, tuple[int, int, int]] = {}
+        self._places: dict[str, tuple[int, int, int, bytes]] = {}  # start, sizes, digest of the text
         self._start = 0  # where the bodies begin in the file
         self._bodies: dict[str, tuple[bytes, bytes]] | None = None  # all of them, once `read`
 
@@ -133,13 +144,20 @@ class BodyFile:
         if self._bodies is not None:
             return self._bodies[name]
         try:
-            start, html_size, text_size = self._open()[name]
+            start, html_size, text_size, _ = self._open()[name]
             return _read_body(self._file, self._start + start, html_size, text_size)
         except Exception:
             # serve saves the cache in another thread, which `read`s every body into memory before
             # it replaces the file, then closes it: a read that overlapped finds them there.
             if self._bodies is not None:
                 return self._bodies[name]
+            raise self._broken() from None
+
+    def text_digest(self, name: str) -> bytes:
+        """The digest of the plain text of the record `name`, as `write_bodies` saved it."""
+        try:
+            return (self._places if self._bodies is not None else self._open())[name][3]
+        except Exception:
             raise self._broken() from None
 
     def open(self) -> None:
@@ -155,13 +173,13 @@ class BodyFile:
         if self._bodies is None:
             try:
                 places = self._open()
-                data = os.pread(self._file.fileno(), sum(h + t for _, h, t in places.values()), self._start)
+                data = os.pread(self._file.fileno(), sum(h + t for _, h, t, _ in places.values()), self._start)
             except Exception:
                 raise self._broken() from None
-            self._bodies = {name: _split(data, *place) for name, place in places.items()}
+            self._bodies = {name: _split(data, *place[:3]) for name, place in places.items()}
             self._file.close()  # not needed any more: a long serve session would pile them up
 
-    def _open(self) -> dict[str, tuple[int, int, int]]:
+    def _open(self) -> dict[str, tuple[int, int, int, bytes]]:
         """Where each body is, from the file, opened and checked once."""
         if self._file is None:
             handle = open(self.path, "rb")
