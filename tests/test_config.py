@@ -60,7 +60,19 @@ def test_unknown_key_warns_with_closest_key(tmp_path):
 
 def test_bad_topic_key(tmp_path):
     found = problems(tmp_path, '[site]\ntitle = "x"\n[[topic]]\nkey = "Politics News"\nname = "سياسة"\n')
-    assert any("site.toml:3:" in p and "`topic.key`" in p for p in found)
+    assert any("site.toml:4:" in p and "`topic.key`" in p for p in found)
+
+
+def test_topic_problems_name_the_line_of_the_key_in_that_topic(tmp_path):
+    found = problems(tmp_path, '[site]\ntitle = "x"\n'
+                               '[[topic]]\nkey = "sport"\nname = "رياضة"\n'
+                               '[[topic]]\nname = "رياضة"\nkeyword = ["كرة"]\nkey = "sport"\n'
+                               '[[topic]]\nkey = "economy"\nname = "اقتصاد"\nkeywords = "سوق"\n')
+    assert any(p.endswith("site.toml:9: topic key `sport` is declared twice (first at line 4); rename one of "
+                          "them or merge the two [[topic]] tables") for p in found), found
+    assert any(p.endswith("site.toml:8: warning: unknown key `topic.keyword`; did you mean `keywords`?")
+               for p in found), found
+    assert any("site.toml:13: `keywords` of topic `economy` must be a list of strings" in p for p in found), found
 
 
 def test_missing_config_file(tmp_path):

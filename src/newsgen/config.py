@@ -367,9 +367,13 @@ def _parse_topics(raw, diagnostics: Diagnostics, line_of, shown: str) -> tuple[T
                           line_of(None, "topic"))
         return ()
     topics: list[TopicConfig] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, int | None] = {}  # key -> its line
     for index, entry in enumerate(raw):
         line = line_of("topic", None, index)
+
+        def line_of_key(name: str) -> int | None:
+            return line_of("topic", name, index) or line
+
         if not isinstance(entry, dict):
             diagnostics.error("each [[topic]] must be a table with key, name and keywords", shown, line)
             continue
@@ -377,23 +381,26 @@ def _parse_topics(raw, diagnostics: Diagnostics, line_of, shown: str) -> tuple[T
             if key not in _TOPIC_KEYS:
                 hint = closest(key, list(_TOPIC_KEYS))
                 diagnostics.warning(f"unknown key `topic.{key}`" + (f"; did you mean `{hint}`?" if hint else ""),
-                                    shown, line)
+                                    shown, line_of_key(key))
         key, name, keywords = entry.get("key"), entry.get("name"), entry.get("keywords", [])
         if not isinstance(key, str) or not TOPIC_KEY.match(key):
             diagnostics.error(f"`topic.key` {key!r} must be lower-case ASCII letters, digits and hyphens (it is used in URLs), e.g. key = \"economy\"",
-                              shown, line)
+                              shown, line_of_key("key"))
             continue
         if not isinstance(name, str) or not name.strip():
             diagnostics.error(f"topic `{key}` needs a `name`: the Arabic name readers see, e.g. name = \"اقتصاد\"",
-                              shown, line)
+                              shown, line_of_key("name"))
             continue
         if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
-            diagnostics.error(f"`keywords` of topic `{key}` must be a list of strings", shown, line)
+            diagnostics.error(f"`keywords` of topic `{key}` must be a list of strings, e.g. keywords = [\"مباراة\"]",
+                              shown, line_of_key("keywords"))
             keywords = []
         if key in seen:
-            diagnostics.error(f"topic key `{key}` is declared twice; keys must be unique", shown, line)
+            first = f" (first at line {seen[key]})" if seen[key] else ""
+            diagnostics.error(f"topic key `{key}` is declared twice{first}; rename one of them or merge the two "
+                              "[[topic]] tables", shown, line_of_key("key"))
             continue
-        seen[key] = index
+        seen[key] = line_of_key("key")
         topics.append(TopicConfig(key, name.strip(), tuple(k.strip() for k in keywords if k.strip())))
     return tuple(topics)
 
