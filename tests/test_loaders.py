@@ -129,6 +129,18 @@ def test_html_in_markdown_is_sanitized(html, forbidden):
     assert forbidden not in rendered
 
 
+def test_text_of_scripts_and_styles_in_a_paragraph_is_not_the_items_text(tmp_path):
+    """The sanitizer drops them with their content; the summary, description and search
+    index (which read the plain text) must not show it either."""
+    article, problems = load_one(tmp_path, "a.md", "---\ntitle: خبر\n---\n"
+                                 "نص <script>alert(1)</script>الخبر <STYLE>p{color:red}</style>كاملا "
+                                 "و<span>هذا</span> <scripted>يبقى</scripted>.\n")
+    assert problems == []
+    assert "alert" not in article.body_html and "color" not in article.body_html
+    assert article.summary == "نص الخبر كاملا وهذا يبقى."
+    assert "alert" not in article.text and "color" not in article.text and "يبقى" in article.text
+
+
 def test_safe_html_survives_sanitizing():
     rendered, _ = render_markdown('<bdi dir="ltr">BBC</bdi> و<a href="https://example.org">رابط</a>\n')
     assert '<bdi dir="ltr">BBC</bdi>' in rendered and 'href="https://example.org"' in rendered

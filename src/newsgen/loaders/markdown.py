@@ -62,13 +62,36 @@ def render_commonmark(text: str) -> tuple[str, list[tuple[str, str]]]:
         elif token.type == "paragraph_close":
             in_paragraph = False
         elif token.type == "inline":
-            plain = "".join(" " if child.type in ("softbreak", "hardbreak") else child.content
-                            for child in token.children or ()
-                            if child.type in ("text", "code_inline", "softbreak", "hardbreak"))
-            plain = " ".join(plain.split())
+            plain = " ".join(_inline_plain(token.children or ()).split())
             if plain:
                 blocks.append(("p" if in_paragraph else "h", plain))
     return sanitize(md.renderer.render(tokens, md.options, {})), blocks
+
+
+# Elements whose content the sanitizer drops with them (nh3's default `clean_content_tags`):
+# their text is not the item's either (summary, description, search, filing).
+_HIDDEN_OPEN = re.compile(r"<(script|style)(?=[\s/>])", re.I)
+_HIDDEN_CLOSE = re.compile(r"</(script|style)\s*>", re.I)
+
+
+def _inline_plain(children) -> str:
+    """The plain text of a paragraph's or heading's inline tokens."""
+    parts = []
+    hidden = None  # the element whose content is being skipped
+    for child in children:
+        if child.type == "html_inline":
+            if hidden is None and (opened := _HIDDEN_OPEN.match(child.content)):
+                hidden = opened.group(1).lower()
+            elif hidden is not None and (closed := _HIDDEN_CLOSE.match(child.content)) \
+                    and closed.group(1).lower() == hidden:
+                hidden = None
+        elif hidden is not None:
+            continue
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif child.type in ("text", "code_inline"):
+            parts.append(child.content)
+    return "".join(parts)
 
 
 # Most news items are paragraphs of plain prose. For a body with nothing CommonMark
