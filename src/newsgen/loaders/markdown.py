@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-
-import nh3
-from markdown_it import MarkdownIt
+from typing import TYPE_CHECKING
 
 from ..config import ReadSettings
 from ..errors import Diagnostics
 from ..model import Article
 from .frontmatter import Source, split_front_matter
 from .item import make_article
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 # What may survive from HTML written inside Markdown. No scripts, styles, forms,
 # frames or event handlers; links only to the web, mail and relative addresses.
@@ -36,6 +37,10 @@ _ATTRIBUTES = {
 
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
+    # Imported here: most items are plain paragraphs (see `render_plain`), and a build after
+    # editing one need not pay for importing the parser (some 35 ms).
+    from markdown_it import MarkdownIt
+
     md = MarkdownIt("commonmark", {"html": True, "typographer": False}).enable("table").enable("strikethrough")
     return md
 
@@ -166,6 +171,8 @@ def _single_spaced(text: str) -> str:
 
 
 def sanitize(html: str) -> str:
+    import nh3
+
     return nh3.clean(html, tags=_TAGS, attributes=_ATTRIBUTES,
                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
 
