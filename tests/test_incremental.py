@@ -466,6 +466,29 @@ def test_a_quick_build_keeps_related_items_for_a_moment_and_the_next_build_catch
     assert builder.build(quick=True).related_stale is False
 
 
+def test_a_quick_build_after_an_edit_of_topics_or_dates_ranks_related_items_at_once(tmp_path):
+    """Such an edit keeps every item's words: ranking again is cheap, so a quick build does it
+    rather than keep the lists of before and leave serve a second build (and reload) to make."""
+    stories = {"سد": "السد والمياه والنهر والري", "قمح": "القمح والحصاد والمطاحن والخبز"}
+    files = {f"{key}-{n}.md": item_text(f"{key} {n}", f"{words} {key} رقم {n}", topics="[economy]",
+                                        date=f"2024-05-0{n + 1}")
+             for key, words in stories.items() for n in range(3)}
+    site = write_site(tmp_path, files)
+    builder = SiteBuilder(load_config(site / "site.toml"), background_search=False)
+    builder.build()
+    for edit in ("topics: [sport]", "date: 2024-06-09"):
+        path = site / "items" / "سد-0.md"
+        head = "topics: [economy]" if edit.startswith("topics") else "date: 2024-05-01"
+        text = path.read_text("utf-8")
+        assert head in text
+        path.write_text(text.replace(head, edit), "utf-8")
+        quick = builder.build(quick=True)
+        assert quick.related_stale is False and quick.details[0].startswith("read ")
+    shutil.copytree(site, tmp_path / "cold", ignore=shutil.ignore_patterns("public", ".newsgen-cache"))
+    build(load_config(tmp_path / "cold" / "site.toml"), use_cache=False)
+    assert without_index(snapshot(site / "public")) == without_index(snapshot(tmp_path / "cold" / "public"))
+
+
 def test_what_serve_builds_is_saved_for_the_next_build(tmp_path):
     site = write_site(tmp_path, {"a.md": item_text("خبر", "نص"), "b.md": item_text("خبر آخر", "نص")})
     config = load_config(site / "site.toml")

@@ -491,7 +491,7 @@ def related_lists(model: SiteModel, cache: BuildCache, config: SiteConfig, *, st
                                      for a in model.articles))
     if cache.related is not None and cache.related[0] == key:
         return cache.related[1], False
-    if stale_ok and cache.related is not None:
+    if stale_ok and cache.related is not None and not _ranks_again_cheaply(model, entries, cache, config):
         previous = cache.related[1]
         if len(previous) == len(model.articles) and all(
                 a.slug in previous and all(s in model.by_slug for s in previous[a.slug]) for a in model.articles):
@@ -518,6 +518,19 @@ def related_lists(model: SiteModel, cache: BuildCache, config: SiteConfig, *, st
     cache.terms = (vocabulary.token, vocabulary.terms)
     cache.related = (key, related)
     return related, False
+
+
+def _ranks_again_cheaply(model: SiteModel, entries: dict[str, RecordEntry], cache: BuildCache,
+                         config: SiteConfig) -> bool:
+    """Whether the last ranking holds the same items with the same words (an edit of topics or
+    dates), so that ranking them again is a matter of the items the edit can reach (some
+    0.05 s at 10,000 items): then keeping the lists of before, and ranking again in a second
+    build, would cost more than it saves."""
+    if any(entries[a.path].terms is None for a in model.articles):
+        return False
+    ranking = cache.load_ranking(config)
+    return ranking is not None and ranking.keeps_words(
+        [a.path for a in model.articles], [entries[a.path].terms.digest for a in model.articles], MORE_ITEMS)
 
 
 def _ranked_digest(entry: RecordEntry) -> str:
