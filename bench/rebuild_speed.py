@@ -14,12 +14,19 @@ template (every page changes); and after changing `per_page` in the site's confi
 one thing. It prints median wall time, CPU time and peak memory (newsgen's own process)
 and the ratio of each rebuild to the cold build measured in the same run.
 
-    python bench/rebuild_speed.py [--items 1000 10000] [--runs 5] [--search]
+With `--serve`, the same edits go to one long-lived process that builds as `newsgen serve`
+does (`build.SiteBuilder`, the cache kept in memory): for each edit it times the build before
+the page reloads, and the time until everything is settled (the search index updated in the
+background, and, when the edit changed the words related items are ranked by, the build that
+ranks them again). Peak memory is the process's over the whole session.
+
+    python bench/rebuild_speed.py [--items 1000 10000] [--runs 5] [--search] [--serve]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -54,6 +61,58 @@ def run_build(site: Path, config: str, runner: tuple[list[str], dict[str, str] |
     if process.returncode != 0:
         raise SystemExit(f"newsgen build failed in {site}:\n{stderr[-2000:]}")
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024}
+
+
+# What `newsgen serve` does on a save (see `serve.Preview.rebuild`), driven line by line: each
+# line read is one save, answered with the timings of the builds it made.
+SERVE_DRIVER = """
+import json, resource, sys, time
+from newsgen.build import SiteBuilder
+from newsgen.config import load_config
+builder = SiteBuilder(load_config(sys.argv[1]))
+for line in sys.stdin:
+    started = time.perf_counter()
+    if line.strip() == "config":  # serve reads the configuration again, into a new builder
+        config = load_config(sys.argv[1])
+        builder.wait()
+        builder = SiteBuilder(config)
+    report = builder.build(quick=line.strip() != "first")
+    reload = time.perf_counter() - started
+    builder.wait()
+    if report.related_stale:
+        builder.build()
+        builder.wait()
+    settled = time.perf_counter() - started
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(json.dumps({"reload": reload, "wall": settled,
+                      "cpu": own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
+                      "rss_mib": max(own.ru_maxrss, children.ru_maxrss) / 1024}), flush=True)
+"""
+
+
+class ServeSession:
+    """A process building one site as `newsgen serve` does; `save()` is one save of a file."""
+
+    def __init__(self, site: Path, config: str, runner: tuple[list[str], dict[str, str] | None]):
+        _, env = runner
+        self.process = subprocess.Popen([sys.executable, "-c", SERVE_DRIVER, config], env=env, cwd=site,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.cpu = 0.0
+
+    def save(self, what: str = "save") -> dict:
+        """`what`: "first" (the build at start-up), "config" (site.toml was saved) or "save"."""
+        self.process.stdin.write(what + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise SystemExit(f"the serve session stopped (exit status {self.process.wait()})")
+        result = json.loads(line)
+        result["cpu"], self.cpu = result["cpu"] - self.cpu, result["cpu"]  # this save's share
+        return result
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
 
 
 def edit(item: Path, kind: str, turn: int) -> None:
@@ -91,7 +150,7 @@ def add_item(folder: Path, newest: date, turn: int) -> None:
         encoding="utf-8")
 
 
-def measure(count: int, runs: int, work: Path, search: bool) -> dict:
+def measure(count: int, runs: int, work: Path, search: bool, serve: bool = False) -> dict:
     source = work / "sites" / str(count) / "newsgen"
     if not (source / "items").is_dir():
         raise SystemExit(f"{source}/items is missing: run `python bench/build_speed.py --items {count}` first")
@@ -111,7 +170,8 @@ def measure(count: int, runs: int, work: Path, search: bool) -> dict:
     # an editable checkout under PYTHONDONTWRITEBYTECODE would compile every module in every run.
     runner = newsgen_runner(snapshot_newsgen(work, "newsgen-snapshot-rebuild"))
     time.sleep(RECENTLY_FREED_SECONDS)  # the copy above replaced a whole site: see build_speed.py
-    cold = run_build(site, config, runner)
+    session = ServeSession(site, config, runner) if serve else None
+    cold = session.save("first") if session else run_build(site, config, runner)
     timings: dict[str, list[dict]] = {kind: [] for kind in EDITS}
     for turn in range(runs):
         for kind in EDITS:
@@ -131,8 +191,11 @@ def measure(count: int, runs: int, work: Path, search: bool) -> dict:
                                        text), encoding="utf-8")
             elif kind != "nothing":
                 edit(item, kind, turn)
-            timings[kind].append(run_build(site, config, runner))
-    return {"items": count, "cold": cold, "timings": timings}
+            timings[kind].append(session.save("config" if kind == "config" else "save") if session
+                                 else run_build(site, config, runner))
+    if session:
+        session.close()
+    return {"items": count, "cold": cold, "timings": timings, "serve": serve}
 
 
 def median(values: list[dict], key: str) -> float:
@@ -140,13 +203,21 @@ def median(values: list[dict], key: str) -> float:
 
 
 def table(result: dict) -> str:
-    cold = result["cold"]
-    lines = [f"### {result['items']:,} items",
-             "",
-             "| build | wall s | × cold | CPU s | peak RSS MiB |",
-             "|---|---:|---:|---:|---:|",
-             f"| cold (no cache, empty output) | {cold['wall']:.2f} | 1.000 | {cold['cpu']:.2f} | "
-             f"{cold['rss_mib']:.0f} |"]
+    cold, serve = result["cold"], result.get("serve")
+    if serve:
+        lines = [f"### {result['items']:,} items, as `newsgen serve` builds",
+                 "",
+                 "| save | until the reload s | until settled s | × first build | CPU s | peak RSS MiB |",
+                 "|---|---:|---:|---:|---:|---:|",
+                 f"| first build (no cache, empty output) | {cold['reload']:.2f} | {cold['wall']:.2f} | 1.000 | "
+                 f"{cold['cpu']:.2f} | {cold['rss_mib']:.0f} |"]
+    else:
+        lines = [f"### {result['items']:,} items",
+                 "",
+                 "| build | wall s | × cold | CPU s | peak RSS MiB |",
+                 "|---|---:|---:|---:|---:|",
+                 f"| cold (no cache, empty output) | {cold['wall']:.2f} | 1.000 | {cold['cpu']:.2f} | "
+                 f"{cold['rss_mib']:.0f} |"]
     names = {"nothing": "nothing changed", "body": "one item's body edited (at its end)",
              "recent": "a body in the feeds edited (at its end)",
              "lead": "one item's body edited (at its start)",
@@ -156,7 +227,8 @@ def table(result: dict) -> str:
     for kind in EDITS:
         runs = result["timings"][kind]
         wall = median(runs, "wall")
-        lines.append(f"| {names[kind]} | {wall:.2f} | {wall / cold['wall']:.3f} | {median(runs, 'cpu'):.2f} | "
+        reload = f"{median(runs, 'reload'):.2f} | " if serve else ""
+        lines.append(f"| {names[kind]} | {reload}{wall:.2f} | {wall / cold['wall']:.3f} | {median(runs, 'cpu'):.2f} | "
                      f"{median(runs, 'rss_mib'):.0f} |")
     return "\n".join(lines)
 
@@ -167,11 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="timed rebuilds of each kind (default 5)")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
     parser.add_argument("--search", action="store_true", help="with the search index (default: search off)")
+    parser.add_argument("--serve", action="store_true",
+                        help="the edits saved while one process builds as `newsgen serve` does")
     args = parser.parse_args(argv)
     print(f"Rebuild benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
           f"{os.cpu_count()} CPUs; load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for count in args.items:
-        result = measure(count, args.runs, args.work, args.search)
+        result = measure(count, args.runs, args.work, args.search, args.serve)
         print()
         print(table(result))
     print(f"\nLoad average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
