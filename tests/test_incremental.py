@@ -929,6 +929,22 @@ def test_a_body_read_while_another_thread_saves_its_shard_comes_from_memory(tmp_
     monkeypatch.setattr(storage, "_read_body", meanwhile_saved)
     assert bodies.get("a") == ("<p>نص</p>".encode(), "خبر نص".encode())
 
+    # The same for the digest of a text, asked of a file not opened yet, which the save reads
+    # and then replaces while it is being opened.
+    fresh = storage.BodyFile(tmp_path / "bodies.pickle", "token")
+    opening = fresh._open
+    saved = []
+
+    def opened_after_a_save():
+        if not saved:
+            saved.append(True)
+            fresh.read()  # the other thread (its own opening goes through)
+            raise ValueError("another file")  # then replaced: this opening finds the new one
+        return opening()
+
+    monkeypatch.setattr(fresh, "_open", opened_after_a_save)
+    assert fresh.text_digest("a") == storage.text_digest(article)
+
 
 def test_an_item_filed_by_keyword_takes_the_shortcut_unless_its_words_file_it_elsewhere(tmp_path):
     """Without learned filing, an untagged item is filed by the keywords of its whole text: words

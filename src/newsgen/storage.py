@@ -158,6 +158,8 @@ class BodyFile:
         try:
             return (self._places if self._bodies is not None else self._open())[name][3]
         except Exception:
+            if self._bodies is not None:  # read meanwhile by a save in another thread, as in `get`
+                return self._places[name][3]
             raise self._broken() from None
 
     def open(self) -> None:
