@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from dataclasses import replace
@@ -461,9 +462,19 @@ def test_a_quick_build_keeps_related_items_for_a_moment_and_the_next_build_catch
     if search:
         from test_search import visible_index
         assert visible_index(site / "public") == visible_index(tmp_path / "cold" / "public")
-    # An added item is never quick: there are no related items of before for it.
-    (site / "items" / "جديد.md").write_text(item_text("جديد", "السد والمياه"), "utf-8")
-    assert builder.build(quick=True).related_stale is False
+    # An added item has no related items of before: until the next build ranks every item, its
+    # page shows its topic's items nearest to it in time, as when too few items are like it.
+    (site / "items" / "جديد.md").write_text(item_text("جديد", "السد والمياه", date="2024-05-09"), "utf-8")
+    quick = builder.build(quick=True)
+    assert quick.related_stale and "articles/جديد/index.html" in quick.changed
+    page = (site / "public/articles/جديد/index.html").read_text("utf-8")
+    related = re.search(r'<section class="more related".*?</section>', page, re.S).group(0)
+    assert related.count("<li") == 5 and all(f"{key} 2" in related for key in stories)  # the newest three first
+    caught_up = builder.build()
+    assert not caught_up.related_stale
+    (tmp_path / "cold" / "items" / "جديد.md").write_text(item_text("جديد", "السد والمياه", date="2024-05-09"), "utf-8")
+    build(cold, use_cache=False)
+    assert without_index(snapshot(site / "public")) == without_index(snapshot(tmp_path / "cold" / "public"))
 
 
 def test_a_quick_build_after_an_edit_of_topics_or_dates_ranks_related_items_at_once(tmp_path):

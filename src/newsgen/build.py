@@ -480,11 +480,11 @@ def related_lists(model: SiteModel, cache: BuildCache, config: SiteConfig, *, st
     They depend on every item's term counts and headline (which the digest of its
     `TermCounts` stands for, or else its file's), slug, topics and place in the archive's
     order: an edit that changes none of these (past the words counted, or of punctuation in a
-    text shorter than they are counted in) keeps them. With `stale_ok`, the previous lists
-    serve while they still name only items of the site and cover every item (an edit, not an
-    addition); the cache keeps saying they are out of date, so the next build ranks them again.
-    After an edit of topics or dates alone, only the items it can change are ranked again, from
-    the cache's `related.Ranking`.
+    text shorter than they are counted in) keeps them. With `stale_ok`, when ranking again would
+    rank every item (words changed, items came), the previous lists serve while they name only
+    items of the site (see `_kept_lists`); the cache keeps saying they are out of date, so the
+    next build ranks them again. After an edit of topics or dates alone, only the items it can
+    change are ranked again, from the cache's `related.Ranking`, stale_ok or not.
     """
     entries = {entry.article.path: entry for entry in cache.records.values() if entry.article}
     key = digest(str(MORE_ITEMS), *(f"{a.path}\0{_ranked_digest(entries[a.path])}\0{a.slug}\0{a.topic_keys}"
@@ -492,10 +492,9 @@ def related_lists(model: SiteModel, cache: BuildCache, config: SiteConfig, *, st
     if cache.related is not None and cache.related[0] == key:
         return cache.related[1], False
     if stale_ok and cache.related is not None and not _ranks_again_cheaply(model, entries, cache, config):
-        previous = cache.related[1]
-        if len(previous) == len(model.articles) and all(
-                a.slug in previous and all(s in model.by_slug for s in previous[a.slug]) for a in model.articles):
-            return previous, True
+        kept = _kept_lists(model, cache.related[1])
+        if kept is not None:
+            return kept, True
     from .related import Vocabulary, related_ranking  # numpy: imported only by builds that rank them
     vocabulary = cache.vocabulary
     if not isinstance(vocabulary, Vocabulary):
@@ -518,6 +517,27 @@ def related_lists(model: SiteModel, cache: BuildCache, config: SiteConfig, *, st
     cache.terms = (vocabulary.token, vocabulary.terms)
     cache.related = (key, related)
     return related, False
+
+
+def _kept_lists(model: SiteModel, previous: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]] | None:
+    """The related items of before, for a quick build, while they name only items of the site
+    and none has gone or changed its slug; an item added since has none of before, and shows
+    the items of its topic nearest to it in time (as any item does when too few are like it)
+    until the next build ranks them all. None when they cannot serve."""
+    slugs = model.by_slug
+    if not all(slug in slugs and all(s in slugs for s in picks) for slug, picks in previous.items()):
+        return None
+    added = [a for a in model.articles if a.slug not in previous]
+    if not added:
+        return previous
+    from .related import nearest_in_topic
+
+    topics = {t.key: t for t in model.topics}
+    first = {a.topic_keys[0] for a in added if a.topic_keys}
+    positions = {key: {slug: i for i, slug in enumerate(topics[key].article_slugs)} for key in first if key in topics}
+    kept = dict(previous)
+    kept.update((a.slug, tuple(nearest_in_topic(a, topics, positions, MORE_ITEMS))) for a in added)
+    return kept
 
 
 def _ranks_again_cheaply(model: SiteModel, entries: dict[str, RecordEntry], cache: BuildCache,
