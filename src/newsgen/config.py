@@ -158,6 +158,15 @@ _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
 _TOPIC_KEYS = {"key": str, "name": str, "keywords": list}
 
 
+def _unknown_key(section: str, key: str, known) -> str:
+    """The warning for `key` in `[section]`, which knows the keys `known`: the closest of them,
+    or the section a key of that name belongs to."""
+    if key in _SCHEMA:
+        return f"unknown key `{section}.{key}`; did you mean the section [{key}]?"
+    near = closest(key, list(known))
+    return f"unknown key `{section}.{key}`" + (f"; did you mean `{near}`?" if near else "")
+
+
 def closest(word: str, candidates: list[str] | tuple[str, ...]) -> str | None:
     found = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.5)
     return found[0] if found else None
@@ -252,10 +261,7 @@ def parse_config(data: dict, *, root: Path, diagnostics: Diagnostics | None = No
         values[section] = {}
         for key, value in table.items():
             if key not in keys:
-                near = closest(key, list(keys))
-                hint = f"; did you mean the section [{key}]?" if key in _SCHEMA else \
-                    f"; did you mean `{near}`?" if near else ""
-                diagnostics.warning(f"unknown key `{section}.{key}`{hint}", shown, line_of(section, key))
+                diagnostics.warning(_unknown_key(section, key, keys), shown, line_of(section, key))
         for key, (kind, default) in keys.items():
             if key not in table:
                 if default is None:
@@ -379,9 +385,7 @@ def _parse_topics(raw, diagnostics: Diagnostics, line_of, shown: str) -> tuple[T
             continue
         for key in entry:
             if key not in _TOPIC_KEYS:
-                hint = closest(key, list(_TOPIC_KEYS))
-                diagnostics.warning(f"unknown key `topic.{key}`" + (f"; did you mean `{hint}`?" if hint else ""),
-                                    shown, line_of_key(key))
+                diagnostics.warning(_unknown_key("topic", key, _TOPIC_KEYS), shown, line_of_key(key))
         key, name, keywords = entry.get("key"), entry.get("name"), entry.get("keywords", [])
         if not isinstance(key, str) or not TOPIC_KEY.match(key):
             diagnostics.error(f"`topic.key` {key!r} must be lower-case ASCII letters, digits and hyphens (it is used in URLs), e.g. key = \"economy\"",
