@@ -543,9 +543,9 @@ def _kept_lists(model: SiteModel, previous: dict[str, tuple[str, ...]]) -> dict[
 def _ranks_again_cheaply(model: SiteModel, entries: dict[str, RecordEntry], cache: BuildCache,
                          config: SiteConfig) -> bool:
     """Whether the last ranking holds the same items with the same words (an edit of topics or
-    dates), so that ranking them again is a matter of the items the edit can reach (some
-    0.05 s at 10,000 items): then keeping the lists of before, and ranking again in a second
-    build, would cost more than it saves."""
+    dates), so that ranking them again is a matter of the items the edit can reach: at 10,000
+    items, related items took 0.17-0.49 s of serve's quick build that way, against 1.13-1.30 s
+    for the second build that keeping the lists of before made necessary (in-process, RAM disk)."""
     if any(entries[a.path].terms is None for a in model.articles):
         return False
     ranking = cache.load_ranking(config)
