@@ -237,6 +237,9 @@ def test_links_work_from_a_sub_path(built_sample):
 def test_version_and_help():
     out = subprocess.run([sys.executable, "-m", "newsgen.cli", "--version"], capture_output=True, text=True)
     assert out.stdout.startswith("newsgen ")
+    # `python -m newsgen` is the command too, for a Python whose scripts are not on PATH.
+    module = subprocess.run([sys.executable, "-m", "newsgen", "--version"], capture_output=True, text=True)
+    assert module.returncode == 0 and module.stdout == out.stdout
     help_text = subprocess.run([sys.executable, "-m", "newsgen.cli", "build", "--help"],
                                capture_output=True, text=True).stdout
     for option in ("--config", "--output", "--drafts", "--quiet", "--verbose"):
