@@ -15,7 +15,7 @@ from urllib.parse import unquote
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import copy_sample_site
+from conftest import copy_sample_site, write_site
 
 import newsgen.search
 from newsgen.arabic import folding_tables, normalize, stems, strip_marks, words
@@ -103,6 +103,20 @@ def test_every_published_item_is_indexed_and_drafts_are_not(built):
     urls = {r["url"] for r in records}
     assert urls == {"/" + p.parent.relative_to(built).as_posix() + ".html" for p in pages}
     assert not any("جزران تقرّ ميزانية" in r["shown"]["headline"] for r in records)
+
+
+def test_a_result_shows_the_day_the_items_page_shows(tmp_path):
+    # Sent at 23:30 UTC, the item is of 16 January on the site's calendar (Riyadh, UTC+3): its
+    # page and its archive say so, and so must its search result.
+    site = write_site(tmp_path / "site", {"late.md": "---\ntitle: خبر متأخر\ndate: 2024-01-15T23:30:00+00:00\n---\n\n"
+                                                     "نص الخبر.\n"})
+    assert build(site) == 0
+    out = site / "public"
+    page = BeautifulSoup((next((out / "articles").glob("*/index.html"))).read_text("utf-8"), "html.parser")
+    shown = page.find("time").get_text(strip=True)
+    assert shown.startswith("16 ") and (out / "archive" / "2024" / "01").is_dir()
+    [record] = fragments(out)
+    assert record["shown"]["date"] == shown
 
 
 def test_no_index_and_no_search_page_when_search_is_off(sample_site):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from functools import lru_cache
 
 from babel.dates import format_date, format_datetime
@@ -150,6 +150,12 @@ def format_number(value: int, style: str) -> str:
 @lru_cache(maxsize=4096)
 def _format_date_cached(value: date, locale: str, pattern: str) -> str:
     return format_date(value, pattern, locale=locale)
+
+
+def on_site_calendar(value, tz: tzinfo):
+    """A date as the site shows and files it: a time with its zone in the site's zone (an item
+    sent at 23:30 UTC is of the next day in Damascus); a date, or a time without a zone, as it is."""
+    return value.astimezone(tz) if isinstance(value, datetime) and value.tzinfo else value
 
 
 def format_arabic_date(value: date | datetime | None, *, locale: str, digits: str,

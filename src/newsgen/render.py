@@ -19,7 +19,7 @@ import jinja2
 from markupsafe import Markup
 
 from .arabic import format_arabic_date, format_month, format_number, join_list
-from .arabic import format_hijri_date, text_direction
+from .arabic import format_hijri_date, on_site_calendar, text_direction
 from .config import SiteConfig
 from .errors import TemplateError
 from .model import Article, ListPage, SiteModel, StandingPage
@@ -142,8 +142,7 @@ class Renderer:
         locale, digits, tz = config.date_locale, config.digits, config.tz
 
         def local(value):
-            """Dates are shown on the site's calendar day, as the archive files them."""
-            return value.astimezone(tz) if isinstance(value, datetime) and value.tzinfo else value
+            return on_site_calendar(value, tz)
 
         # An item's date shows on its own page and on every list and page of related items that
         # shows it: formatted once per build, not at each showing.

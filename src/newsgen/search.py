@@ -43,8 +43,8 @@ from urllib.parse import unquote
 
 from markupsafe import Markup
 
-from .arabic import (CLITIC_PREFIXES, UNDATED, folding_tables, format_arabic_date, join_list, stems, strip_marks,
-                     words)
+from .arabic import (CLITIC_PREFIXES, UNDATED, folding_tables, format_arabic_date, join_list, on_site_calendar, stems,
+                     strip_marks, words)
 from .config import SiteConfig
 from .errors import NewsgenError
 from .model import Article, SiteModel
@@ -203,8 +203,9 @@ class RecordSource:
 
 def record_source(article: Article, config: SiteConfig, topic_names: dict[str, str]) -> RecordSource:
     topics = tuple(topic_names[k] for k in article.topic_keys if k in topic_names)
-    date = format_arabic_date(article.date, locale=config.date_locale, digits=config.digits) \
-        if article.date else ""
+    # The day its page shows: an item sent at 23:30 UTC is of the next day in Damascus.
+    date = format_arabic_date(on_site_calendar(article.date, config.tz), locale=config.date_locale,
+                              digits=config.digits) if article.date else ""
     return RecordSource(path=article.path, url=article.url, title=article.title, summary=article.summary,
                         topics=topics, date=date, location=article.location, author=article.author,
                         article=article)
