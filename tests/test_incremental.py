@@ -635,6 +635,29 @@ def test_an_edit_past_the_words_counted_remakes_only_the_items_page_and_its_feed
     assert snapshot(site / "public") == snapshot(cold)
 
 
+def test_a_body_edit_takes_its_dates_from_the_cache_not_from_babel(tmp_path, monkeypatch):
+    # The dates the last full build formatted are kept with its cache: the build after a body edit,
+    # in a new process (here: the memo emptied), shows the edited page's dates and those of its
+    # related items without loading Babel's locale data.
+    import babel.dates
+    import newsgen.arabic
+
+    site, config = edited_site(tmp_path)
+    monkeypatch.setattr(newsgen.arabic, "_FORMATTED_DATES", {})
+
+    def unused(*args, **kwargs):
+        raise AssertionError("Babel was asked for a date")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(babel.dates, "format_date", unused)
+        edit_body(site / "items" / "05.md", "فقرة أضيفت في آخر الخبر.")
+        report = build(config)
+    assert "in their bodies only" in report.details[0] and report.rendered == 1, report.details
+    cold = tmp_path / "cold"
+    build(config, output=cold, use_cache=False)
+    assert snapshot(site / "public") == snapshot(cold)
+
+
 def rewrite(path: Path, old: str, new: str) -> None:
     path.write_text(path.read_text("utf-8").replace(old, new, 1), "utf-8")
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import datetime
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
+from .arabic import formatted_dates, remember_dates
 from .config import SiteConfig
 from .errors import BuildFailed, Diagnostics, Problem
 from .feeds import NewsArchive, feed_files, feed_lists, news_sitemaps, resolve_build_time, robots, sitemap_urls, sitemaps
@@ -21,6 +21,9 @@ from .output import SpooledPages, StagedOutput, content_token, output_token, upd
 from .parallel import map_forked, worker_count
 from .render import MORE_ITEMS, THEME, PageJob, Renderer, RenderedFile, SiteRenderer, output_path
 from .site import build_site_model
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 
 @dataclass
@@ -152,6 +155,8 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
         main = BuildCache.load_main(config, key)
         if main is not None and found is None:
             found = scan_item_files(config.item_dirs)
+        if main is not None and main.state:
+            remember_dates(main.state.get("dates", {}))
         def records_of(paths: list[str]) -> dict[str, RecordEntry]:
             main.load_shards(config, [item_file(config, path) for path in paths])
             return main.records
@@ -405,6 +410,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
                    "other": other_inputs(config), "templates": prints.templates, "news": NewsArchive.of(model, build_time),
                    "report": (len(model.articles), len(model.topics), len(model.undated)),
                    "warnings": list(diagnostics.warnings), "edit_index": cache.edit_index.token,
+                   "dates": formatted_dates(),
                    **({"related_stale": True} if stale else {})}
     cache.files = files
     cache.output = str(target)
@@ -621,6 +627,7 @@ class SiteBuilder:
         self.output = output or config.output_dir
         self.cache: BuildCache | None = None
         self._templates: tuple[str, Renderer] | None = None
+        from concurrent.futures import ThreadPoolExecutor  # here: `newsgen build` does without importing it
         self._later = ThreadPoolExecutor(max_workers=1) if background_search else None
         self._deferred: Future | None = None
 

@@ -24,7 +24,6 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from email.utils import format_datetime
 from typing import Iterable, Iterator, Mapping, NamedTuple, Sequence
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -228,6 +227,7 @@ def atom_feed(title: str, feed_url: str, page_url: str, articles: Iterable[Artic
 
 
 def _rfc822(value: datetime) -> str:
+    from email.utils import format_datetime  # here: a build that writes no RSS feed does without importing it
     return format_datetime(value)
 
 

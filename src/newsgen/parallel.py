@@ -13,7 +13,6 @@ Where fork is not available (or the work is small) everything runs in-process.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
 import traceback
@@ -35,7 +34,10 @@ def cores() -> int:
 
 def worker_count(jobs: int) -> int:
     """How many processes (this one included) should share `jobs` pages."""
-    if jobs < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs < PARALLEL_FROM:
+        return 1
+    import multiprocessing  # here: a build of a few pages (a body edit's) does without importing it
+    if "fork" not in multiprocessing.get_all_start_methods():
         return 1
     return max(1, min(cores(), MAX_WORKERS))
 
@@ -60,6 +62,7 @@ def map_forked(work: Callable[[T], R], items: Sequence[T], workers: int,
         if meanwhile is not None:
             meanwhile()
         return [_tick(work(item), progress, done) for done, item in enumerate(items, start=1)]
+    import multiprocessing
     context = multiprocessing.get_context("fork")
     taken = context.RawValue("q", 0)  # the index of the next item no process has taken
     lock = context.Lock()

@@ -27,6 +27,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import html
+import importlib.util
 import json
 import os
 import re
@@ -34,7 +35,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -750,6 +750,7 @@ def _index_shards(bundle: Path, shards: list[Shard], listings: Path | None) -> l
     if at_once <= 1:
         return [_place(bundle, bundle / shard.name, lambda fresh, shard=shard: _index_shard(shard, fresh, listings))
                 for shard in shards]
+    from concurrent.futures import ThreadPoolExecutor  # here: a body edit's build does without importing it
     with ThreadPoolExecutor(max_workers=at_once) as pool:
         runs = [pool.submit(_place, bundle, bundle / shard.name,
                             lambda fresh, shard=shard: _index_shard(shard, fresh, listings))
@@ -922,13 +923,17 @@ def _wait(process: subprocess.Popen) -> PagefindRun:
         return PagefindRun()
     status_file = Path(f"/proc/{process.pid}/status")
     peak = 0
+    # A shard of a few recent edits is indexed in some 20 ms: looking often at first keeps a body
+    # edit's build from waiting a whole interval for it; a large shard is looked at every 20 ms.
+    interval = 0.001
     try:
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
             peak = max(peak, _high_water(status_file))
-            time.sleep(0.02)
+            time.sleep(interval)
+            interval = min(interval * 2, 0.02)
     except BaseException:
         process.kill()
         process.wait()
@@ -953,11 +958,10 @@ def _binary() -> Path:
     configured = os.environ.get("PAGEFIND_BINARY_PATH")
     if configured:
         return Path(configured)
-    try:
-        from pagefind_bin import get_executable
-        return Path(get_executable())
-    except ImportError:
-        found = shutil.which("pagefind")
+    installed = _packaged_binary()
+    if installed is not None:
+        return installed
+    found = shutil.which("pagefind")
     if found is None:
         raise SearchIndexError(
             "search is on but Pagefind is not installed; run `pip install pagefind-bin`, "
@@ -965,16 +969,31 @@ def _binary() -> Path:
     return Path(found)
 
 
+def _packaged_binary() -> Path | None:
+    """pagefind-bin's program, where `pagefind_bin.get_executable` finds it, without importing
+    the package (which imports `platform`: 0.008 s of a body edit's build)."""
+    spec = importlib.util.find_spec("pagefind_bin")
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        for name in ("pagefind_extended", "pagefind"):
+            for program in (Path(folder) / name, Path(folder) / f"{name}.exe"):
+                if program.is_file():
+                    return program
+    return None
+
+
 @lru_cache(maxsize=1)
 def _index_code() -> str:
     """What, besides the items, decides the records and bundles: this code, the folding, Pagefind."""
     from . import arabic
+    # The program by its path, size and time, which a new version or a reinstall changes (asking
+    # the package's version costs a body edit's build 0.01 s of importing importlib.metadata).
     try:
-        from importlib.metadata import version
-        pagefind_version = version("pagefind_bin")
-    except Exception:  # another way of installing Pagefind: no version to compare, so no reuse
-        pagefind_version = str(time.time())
-    digest = hashlib.sha256(f"pagefind {pagefind_version} {os.environ.get('PAGEFIND_BINARY_PATH', '')}\n".encode())
+        program = _binary()
+        stat = program.stat()
+        pagefind = f"{program} {stat.st_size} {stat.st_mtime_ns}"
+    except (OSError, NewsgenError):  # no program to tell: nothing to compare, so no reuse
+        pagefind = str(time.time())
+    digest = hashlib.sha256(f"pagefind {pagefind}\n".encode())
     for module in (__file__, arabic.__file__):
         digest.update(Path(module).read_bytes())
     return digest.hexdigest()
