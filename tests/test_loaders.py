@@ -160,6 +160,8 @@ def test_safe_html_survives_sanitizing():
     ("a.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a.md:1: this is a binary file"),
     ("a.md", "---\ntitle: خبر\nslug: ../../x\n---\n", "a.md:3: `slug` '../../x' is not allowed"),
     ("a.md", "---\ntitle: خبر\nslug: /etc/passwd\n---\n", "a.md:3: `slug` '/etc/passwd' is not allowed"),
+    ("a.md", "---\ntitle: خبر\nimage: ../../x.png\n---\n", "a.md:3: `image` «../../x.png» points outside the site"),
+    ("a.md", "---\ntitle: خبر\nimage: assets/../../x.png\n---\n", "a.md:3: `image` «assets/../../x.png» points outside"),
     ("a.md", "title: خبر\n\nنص\n", "a.md:1: no front matter"),
     ("a.md", "---\ntitle: خبر\ntitle: آخر\n---\n", "a.md:3: malformed YAML in the front matter: the key `title` appears twice"),
     ("a.txt", "---\nsource: x\n---\n\n\n", "a.txt:1: the item has no title"),

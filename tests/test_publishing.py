@@ -217,6 +217,24 @@ def test_an_item_image_becomes_the_share_image(tmp_path):
     assert meta(page, "twitter:card") == ["summary_large_image"]
 
 
+@pytest.mark.parametrize("written, shared, shown", [
+    # A leading slash names the site's root, not the host's: the site is published under /news/.
+    ("/assets/p.jpg", "https://example.org/news/assets/p.jpg", "../../assets/p.jpg"),
+    ("assets/./x/../p.jpg", "https://example.org/news/assets/p.jpg", "../../assets/p.jpg"),
+    # A URL without a scheme of its own is shared with one.
+    ("//cdn.example.org/p.jpg", "https://cdn.example.org/p.jpg", "https://cdn.example.org/p.jpg"),
+    ("https://cdn.example.org/p.jpg", "https://cdn.example.org/p.jpg", "https://cdn.example.org/p.jpg"),
+])
+def test_an_item_image_is_a_path_from_the_sites_root_or_a_url(tmp_path, written, shared, shown):
+    site = write_site(tmp_path, {"a.md": f"---\ntitle: خبر بصورة\ndate: 2024-01-01\nimage: {written}\n"
+                                         "image_alt: رصيف الميناء\n---\nنص.\n"})
+    assert build(site) == 0
+    page = soup(next((site / "public/articles").glob("*/index.html")))
+    assert meta(page, "og:image") == [shared]
+    assert node(page, "NewsArticle")["image"][0]["url"] == shared
+    assert page.select_one("figure.article-image img")["src"] == shown
+
+
 HOSTILE = '</script><script>alert("x")</script> & <!-- «عاجل»'
 
 

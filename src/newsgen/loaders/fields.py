@@ -5,6 +5,7 @@ Both item formats share this, so a key means the same in a `.md` and a `.txt` fi
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, tzinfo
@@ -63,7 +64,13 @@ def read_fields(meta: dict, meta_lines: dict[str, int], path: str, tz: tzinfo,
                 diagnostics.error(f"`{key_text}` must be text, not {_kind(value)}; write it on one line, quoted if needed",
                                   path, line(key_text))
                 continue
-            setattr(fields, key_text, str(value).strip())
+            text = str(value).strip()
+            if key_text == "image" and text:
+                text, problem = site_image(text)
+                if problem:
+                    diagnostics.error(problem, path, line(key_text))
+                    continue
+            setattr(fields, key_text, text)
         elif key_text in ("breaking", "draft"):
             if not isinstance(value, bool):
                 diagnostics.error(f"`{key_text}` must be true or false, not {value!r}", path, line(key_text))
@@ -84,6 +91,27 @@ def read_fields(meta: dict, meta_lines: dict[str, int], path: str, tz: tzinfo,
                 continue
             fields.topics = topics
     return fields
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def site_image(value: str) -> tuple[str, str]:
+    """An item's `image` as pages and feeds use it, and what is wrong with it ("" when nothing).
+
+    A URL is kept (`//host/x.png`, which has no scheme of its own, as https). Anything else is a
+    path from the site's root (the files of `static/` are published under `assets/`): a leading
+    `/` names that root (on a site published under a sub-path, `/assets/a.jpg` is the site's, not
+    the host's), and a path may not climb out of it."""
+    if _SCHEME.match(value):
+        return value, ""
+    if value.startswith("//"):
+        return "https:" + value, ""
+    path = posixpath.normpath(value.lstrip("/"))
+    if path == ".." or path.startswith("../"):
+        return value, (f"`image` «{value}» points outside the site; put the file in the site's static/ folder "
+                       "(published under assets/) and write `image: assets/...`, or give a full URL")
+    return ("" if path == "." else path), ""
 
 
 def parse_date(value, tz: tzinfo) -> datetime | None:
