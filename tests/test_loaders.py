@@ -178,6 +178,18 @@ def test_unknown_key_is_a_warning_naming_the_closest_key(tmp_path):
     assert problems == ["items/a.md:3: warning: unknown front matter key `authr`; did you mean `author`?"]
 
 
+def test_an_update_before_the_date_is_a_warning(tmp_path):
+    article, problems = load_one(tmp_path, "a.md", "---\ntitle: خبر\ndate: 2024-05-14T09:30:00+03:00\n"
+                                               "updated: 2024-05-13T10:00:00+03:00\n---\nنص.\n")
+    assert article is not None and article.updated < article.date
+    assert problems == ["items/a.md:4: warning: `updated` (2024-05-13T10:00:00+03:00) is before `date` "
+                        "(2024-05-14T09:30:00+03:00): the page would say the item was updated before it was "
+                        "published; correct one of them, or remove `updated`"]
+    article, problems = load_one(tmp_path, "b.md", "---\ntitle: خبر\ndate: 2024-05-14\nupdated: 2024-05-14T12:00:00\n"
+                                               "---\nنص.\n")
+    assert article is not None and problems == []
+
+
 def test_all_errors_of_a_build_are_collected(tmp_path):
     site = write_site(tmp_path, {"a.md": "", "b.md": "---\ntitle: x\n", "c.md": "---\ntitle: خبر\n---\nنص\n"})
     diagnostics = Diagnostics()

@@ -90,6 +90,10 @@ def read_fields(meta: dict, meta_lines: dict[str, int], path: str, tz: tzinfo,
                                   f"not {_kind(value)}", path, line(key_text))
                 continue
             fields.topics = topics
+    if fields.date is not None and fields.updated is not None and fields.updated < fields.date:
+        diagnostics.warning(f"`updated` ({fields.updated.isoformat()}) is before `date` ({fields.date.isoformat()}): "
+                            "the page would say the item was updated before it was published; correct one of "
+                            "them, or remove `updated`", path, line("updated"))
     return fields
 
 
