@@ -190,6 +190,23 @@ def loaded(site: Path):
     return load_site(config, Diagnostics()), config
 
 
+def test_planning_makes_no_record_source_until_a_shard_is_indexed(sharded, monkeypatch):
+    # Most builds keep most shards: their digests are all they need of their items.
+    model, config = loaded(sharded)
+    record_source = newsgen.search.record_source
+    made = []
+    monkeypatch.setattr(newsgen.search, "record_source", lambda article, *rest: made.append(article.path) or
+                        record_source(article, *rest))
+    shards = newsgen.search.plan_shards(model, config)
+    assert len(shards) > 1 and made == []
+    names = {topic.key: topic.name for topic in model.topics}
+    for shard in shards:
+        assert shard.source_digests == tuple(record_source(article, config, names).digest().hex()
+                                             for article in shard.members)
+        assert [source.path for source in shard.sources] == sorted(article.path for article in shard.members)
+    assert sorted(made) == sorted(article.path for article in model.articles)
+
+
 def file_state(folder: Path) -> dict[str, tuple[int, int]]:
     """Each file below `folder`: its inode and modification time."""
     return {p.relative_to(folder).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)

@@ -36,7 +36,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Callable, TypeVar
 from urllib.parse import unquote
@@ -194,21 +194,39 @@ class RecordSource:
         return rest if head.strip() == self.title.strip() else text
 
     def digest(self) -> bytes:
-        parts = (self.path, self.url, self.title, self.summary, "\x1f".join(self.topics), self.date,
-                 self.location, self.author)
-        # The text by its digest: saved with the body, it is known without reading the body.
-        return hashlib.blake2b("\x00".join(parts).encode("utf-8") + b"\x00" + text_digest(self.article),
-                               digest_size=16).digest()
+        return _source_digest(self.path, self.url, self.title, self.summary, self.topics, self.date, self.location,
+                              self.author, self.article)
+
+
+def _source_digest(path: str, url: str, title: str, summary: str, topics: tuple[str, ...], date: str,
+                   location: str, author: str, article: Article) -> bytes:
+    parts = (path, url, title, summary, "\x1f".join(topics), date, location, author)
+    # The text by its digest: saved with the body, it is known without reading the body.
+    return hashlib.blake2b("\x00".join(parts).encode("utf-8") + b"\x00" + text_digest(article),
+                           digest_size=16).digest()
+
+
+def _shown_topics(article: Article, topic_names: dict[str, str]) -> tuple[str, ...]:
+    return tuple(topic_names[k] for k in article.topic_keys if k in topic_names)
+
+
+def _shown_date(article: Article, config: SiteConfig) -> str:
+    # The day its page shows: an item sent at 23:30 UTC is of the next day in Damascus.
+    return format_arabic_date(on_site_calendar(article.date, config.tz), locale=config.date_locale,
+                              digits=config.digits) if article.date else ""
 
 
 def record_source(article: Article, config: SiteConfig, topic_names: dict[str, str]) -> RecordSource:
-    topics = tuple(topic_names[k] for k in article.topic_keys if k in topic_names)
-    # The day its page shows: an item sent at 23:30 UTC is of the next day in Damascus.
-    date = format_arabic_date(on_site_calendar(article.date, config.tz), locale=config.date_locale,
-                              digits=config.digits) if article.date else ""
     return RecordSource(path=article.path, url=article.url, title=article.title, summary=article.summary,
-                        topics=topics, date=date, location=article.location, author=article.author,
-                        article=article)
+                        topics=_shown_topics(article, topic_names), date=_shown_date(article, config),
+                        location=article.location, author=article.author, article=article)
+
+
+def source_digest(article: Article, config: SiteConfig, topic_names: dict[str, str]) -> bytes:
+    """`record_source(article, ...).digest()`, without making the record source."""
+    return _source_digest(article.path, article.url, article.title, article.summary,
+                          _shown_topics(article, topic_names), _shown_date(article, config), article.location,
+                          article.author, article)
 
 
 @dataclass(frozen=True)
@@ -360,10 +378,17 @@ class Shard:
 
     number: int
     count: int
-    sources: tuple[RecordSource, ...]
+    # The items' record sources, or their articles, which `source_of` makes into record sources
+    # when first asked (`sources`): a build keeps most shards as they are and needs only digests.
+    members: tuple = field(repr=False, compare=False)
     digest: str = field(compare=False)
     source_digests: tuple[str, ...] = field(default=(), compare=False)  # `RecordSource.digest`, hex, in order
     recent: bool = False  # the shard of recent edits, which holds items of every other shard
+    source_of: Callable[[Article], RecordSource] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def sources(self) -> tuple[RecordSource, ...]:
+        return tuple(self.members) if self.source_of is None else tuple(map(self.source_of, self.members))
 
     @property
     def language(self) -> str:
@@ -404,26 +429,38 @@ def plan_shards(model: SiteModel, config: SiteConfig) -> list[Shard]:
     """The shards of the index of `model`, with the digest of what each is made from."""
     topic_names = {t.key: t.name for t in model.topics}
     count = shard_count(len(model.articles))
-    members: list[list[RecordSource]] = [[] for _ in range(count)]
+    members: list[list[Article]] = [[] for _ in range(count)]
     for article in model.articles:
-        source = record_source(article, config, topic_names)
-        members[shard_number(source.path, count)].append(source)
+        members[shard_number(article.path, count)].append(article)
+
+    def source_of(article: Article) -> RecordSource:
+        return record_source(article, config, topic_names)
+
     shards = []
-    for number, sources in enumerate(members):
-        if not sources:
+    for number, articles in enumerate(members):
+        if not articles:
             continue
-        sources.sort(key=lambda source: source.path)
-        shards.append(_shard(number, count, [(source, source.digest().hex()) for source in sources]))
+        articles.sort(key=lambda article: article.path)
+        shards.append(_shard(number, count, articles,
+                             [source_digest(article, config, topic_names).hex() for article in articles],
+                             source_of=source_of))
     return shards
 
 
-def _shard(number: int, count: int, members: list[tuple[RecordSource, str]], recent: bool = False) -> Shard:
-    """The shard of `members` (record sources with their digests, in hex)."""
+def _shard(number: int, count: int, members: list, digests: list[str], recent: bool = False,
+           source_of: Callable[[Article], RecordSource] | None = None) -> Shard:
+    """The shard of `members` (record sources, or articles that `source_of` makes into record
+    sources) whose record sources have `digests` (in hex)."""
     digest = hashlib.sha256(f"{_index_code()}\n{'recent' if recent else number}/{count}\n".encode())
-    for _, source_digest in members:
-        digest.update(bytes.fromhex(source_digest))
-    return Shard(number, count, tuple(source for source, _ in members), digest.hexdigest(),
-                 tuple(source_digest for _, source_digest in members), recent)
+    for member_digest in digests:
+        digest.update(bytes.fromhex(member_digest))
+    return Shard(number, count, tuple(members), digest.hexdigest(), tuple(digests), recent, source_of)
+
+
+def _shard_of_sources(number: int, count: int, members: list[tuple[RecordSource, str]], recent: bool = False
+                      ) -> Shard:
+    """The shard of `members`, record sources with their digests (in hex)."""
+    return _shard(number, count, [source for source, _ in members], [digest for _, digest in members], recent)
 
 
 def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
@@ -479,7 +516,7 @@ def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
         members = sorted((member for _, older in overlaid for member in older.changed),
                          key=lambda member: member[0].path)
         if members:
-            recent = _shard(0, shards[0].count, members, recent=True)
+            recent = _shard_of_sources(0, shards[0].count, members, recent=True)
             if not _holds_or_link(bundle, earlier_bundle, recent):
                 to_index.append(recent)
     report.recent = len(recent.sources) if recent is not None else 0
@@ -575,7 +612,7 @@ def add_recent_edits(folder: Path, config: SiteConfig, listings: Path, edited: l
         sources[path] = (source, source.digest().hex())
     kept = [name for name in names if not name.startswith("recent-")]
     if members:
-        recent = _shard(0, count, [sources[path] for path in sorted(members)], recent=True)
+        recent = _shard_of_sources(0, count, [sources[path] for path in sorted(members)], recent=True)
         if not _holds(bundle / recent.name, recent):
             _place(bundle, bundle / recent.name, lambda fresh: _index_shard(recent, fresh, listings))
         kept.append(recent.name)
