@@ -35,6 +35,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -744,10 +745,8 @@ def _write_listing(listings: Path, shard: Shard, fresh: Path) -> None:
     ids = {}
     for path in (fresh / "fragment").glob("*.pf_fragment"):
         try:
-            data = gzip.decompress(path.read_bytes())
-            stored = json.loads(data[data.index(b"{"):])
-            ids[unquote(stored.get("raw_url") or stored["url"])] = path.name[:-len(".pf_fragment")]
-        except (OSError, ValueError, KeyError, TypeError, EOFError, gzip.BadGzipFile):
+            ids[unquote(_fragment_url(path.read_bytes()))] = path.name[:-len(".pf_fragment")]
+        except (OSError, ValueError, KeyError, TypeError, EOFError, gzip.BadGzipFile, zlib.error):
             return
     items = {}
     for source, source_digest in zip(shard.sources, shard.source_digests):
@@ -764,6 +763,21 @@ def _write_listing(listings: Path, shard: Shard, fresh: Path) -> None:
         os.replace(fresh_listing, target)
     except OSError:
         pass  # without it, the shard is indexed again when it changes
+
+
+# A fragment is "pagefind_dcd" and a JSON object whose first key is the record's URL.
+_FRAGMENT_URL = re.compile(rb'^pagefind_dcd\{"url":"((?:[^"\\]|\\.)*)"')
+
+
+def _fragment_url(compressed: bytes) -> str:
+    """The URL of a record, from its gzipped fragment: from the fragment's first bytes, which is
+    all of it that needs unpacking (the rest, some 14 KB, is the record's words and metadata)."""
+    match = _FRAGMENT_URL.match(zlib.decompressobj(wbits=31).decompress(compressed, 4096))
+    if match:
+        return json.loads(b'"' + match.group(1) + b'"')
+    data = gzip.decompress(compressed)  # another layout: read it all
+    stored = json.loads(data[data.index(b"{"):])
+    return stored.get("raw_url") or stored["url"]
 
 
 def _prune_listings(folder: Path, names: list[str]) -> None:
@@ -900,9 +914,12 @@ def _write_record_pages(shard: Shard, source: Path) -> None:
     # `articles/<slug>.html`, not `articles/<slug>/index.html`: one folder for all instead
     # of one each, which halves the time it takes to write them. Pagefind gives the record
     # the URL `/articles/<slug>.html`; the search page links to `articles/<slug>/`.
+    made: set[Path] = set()  # folders: a mkdir that finds the folder costs a failed call and a stat
     for item in shard.sources:
         path = source / (item.url.rstrip("/") + ".html")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.add(path.parent)
         path.write_text(record_html(record_from(item), shard.language), encoding="utf-8")
 
 
