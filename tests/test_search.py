@@ -207,6 +207,16 @@ def test_planning_makes_no_record_source_until_a_shard_is_indexed(sharded, monke
     assert sorted(made) == sorted(article.path for article in model.articles)
 
 
+def test_a_records_url_is_read_from_the_start_of_its_fragment_or_from_all_of_it():
+    url = "/articles/%D8%AE%D8%A8%D8%B1.html"
+    first = gzip.compress(b'pagefind_dcd{"url":"' + url.encode() + b'","content":"' + b"x" * 50_000 + b'"}')
+    assert newsgen.search._fragment_url(first) == url
+    escaped = gzip.compress(b'pagefind_dcd{"url":"/a\\"b.html","content":""}')
+    assert newsgen.search._fragment_url(escaped) == '/a"b.html'
+    later = gzip.compress(b'pagefind_dcd{"content":"x","raw_url":"/\xd8\xae.html","url":"/%D8%AE.html"}')
+    assert newsgen.search._fragment_url(later) == "/\u062e.html"
+
+
 def file_state(folder: Path) -> dict[str, tuple[int, int]]:
     """Each file below `folder`: its inode and modification time."""
     return {p.relative_to(folder).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
