@@ -75,7 +75,7 @@ for line in sys.stdin:
     started = time.perf_counter()
     if line.strip() == "config":  # serve reads the configuration again, into a new builder
         config = load_config(sys.argv[1])
-        builder.wait()
+        builder.close()
         builder = SiteBuilder(config)
     report = builder.build(quick=line.strip() != "first")
     reload = time.perf_counter() - started

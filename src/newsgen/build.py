@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from contextlib import ExitStack
 from datetime import datetime
@@ -694,3 +695,18 @@ class SiteBuilder:
         """Finish the deferred work of earlier builds: the search index, and saving the cache."""
         if self._later is not None:
             self._later.submit(lambda: None).result()
+
+    def close(self) -> None:
+        """Finish the deferred work and let go of the cache (serve makes a new builder when
+        site.toml changes). The records were frozen out of the collector's passes when loaded
+        (`BuildCache.load_records`), and some refer to one another: only a pass over them, no
+        longer frozen, frees them. Without it, each edit of site.toml kept 30-70 MiB more in a
+        serve session at 10,000 items."""
+        self.wait()
+        if self._later is not None:
+            self._later.shutdown()
+        self.cache = None
+        self._templates = None
+        self._deferred = None
+        gc.unfreeze()
+        gc.collect()

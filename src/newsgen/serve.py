@@ -421,8 +421,8 @@ class Preview:
             self._config_stale = False
             self.config = config
             # The next builder reads the cache the last one may still be saving (records are
-            # kept across configurations): that save finishes first.
-            self.builder.wait()
+            # kept across configurations): that save finishes first, and the last one lets go.
+            self.builder.close()
             self.builder = SiteBuilder(config, drafts=self.drafts)
         if self.watcher is not None:
             changes = changes + self.watcher.refresh()
