@@ -119,6 +119,14 @@ def test_a_result_shows_the_day_the_items_page_shows(tmp_path):
     assert record["shown"]["date"] == shown
 
 
+def test_verbose_says_what_writing_the_index_did(sample_site, capsys):
+    assert main(["build", "--config", str(sample_site / "site.toml"), "--verbose"]) == 0
+    printed = capsys.readouterr()
+    lines = [line for line in (printed.out + printed.err).splitlines() if line.startswith("search index: ")]
+    assert len(lines) == 1 and re.match(r"search index: \d+ records in 1 shard, 1 indexed by Pagefind \(\d+\.\d s "
+                                        r"of CPU\), 0 items in the shard of recent edits, in \d+\.\d\d s$", lines[0]), lines
+
+
 def test_no_index_and_no_search_page_when_search_is_off(sample_site):
     config = sample_site / "site.toml"
     config.write_text(config.read_text("utf-8") + "\n[search]\nenabled = false\n", encoding="utf-8")

@@ -26,6 +26,8 @@ from .site import build_site_model
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from .search import SearchIndexReport
+
 
 @dataclass
 class BuildReport:
@@ -106,15 +108,25 @@ def site_file_groups(model: SiteModel, config: SiteConfig, renderer: SiteRendere
 
 
 def finish_output(folder: Path, model: SiteModel, config: SiteConfig, previous: Path | None = None,
-                  listings: Path | None = None) -> None:
+                  listings: Path | None = None) -> "SearchIndexReport | None":
     """Work on the complete output before it replaces the previous one (`previous`, whose
     search index shards are reused where their items did not change). `listings`: what the
     search index's shards hold, kept in the build cache (`BuildCache.search_listings`), or None
     for a build that keeps no cache."""
     if config.search:
-        _search().write_search_index(folder, model, config, previous=previous, listings=listings)
-    else:
-        _search().remove_search_index(folder)
+        return _search().write_search_index(folder, model, config, previous=previous, listings=listings)
+    _search().remove_search_index(folder)
+    return None
+
+
+def index_detail(index: "SearchIndexReport") -> str:
+    """What writing the search index did, for `--verbose`: Pagefind's runs are most of a cold
+    build with search on."""
+    return (f"search index: {index.records} records in {index.shards} shard{'s' if index.shards != 1 else ''}, "
+            f"{index.rebuilt} indexed by Pagefind "
+            f"({index.pagefind_seconds:.1f} s of CPU), {index.recent} item{'s' if index.recent != 1 else ''} in the "
+            "shard of recent edits, "
+            f"in {index.seconds:.2f} s")
 
 
 def _search():
@@ -315,6 +327,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
     files: dict[str, str] = {}
     renderer = SiteRenderer(model, config, templates)
     ranked: list[tuple[dict[str, tuple[str, ...]], bool]] = []
+    indexed: list["SearchIndexReport | None"] = []  # what writing the search index did, when this build wrote it
 
     def rank() -> None:
         ranked.append(related_lists(model, cache, config, stale_ok=quick))
@@ -379,11 +392,11 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
             for path, data_digest, _ in results:
                 files[path] = data_digest
             staged.token = content_token(files)
-            finish_output(staged.stage, model, config, previous=target, listings=listings)
+            indexed.append(finish_output(staged.stage, model, config, previous=target, listings=listings))
         else:
             def finish(folder: Path) -> None:
                 if defer is None:
-                    finish_output(folder, model, config, listings=listings)
+                    indexed.append(finish_output(folder, model, config, listings=listings))
                 else:
                     defer(lambda: finish_output(folder, model, config, listings=listings))
 
@@ -425,7 +438,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
         f"in {loaded - started:.2f} s",
         f"{'incremental' if incremental else 'full'} build: rendered {total} of {len(jobs)} pages, "
         f"{len(changed)} files written or removed, in {finished - loaded:.2f} s",
-    ]
+    ] + [index_detail(index) for index in indexed if index is not None]
     return BuildReport(
         items=len(model.articles), pages=pages, topics=len(model.topics), undated=len(model.undated),
         files=len(files), seconds=finished - started, warnings=diagnostics.warnings,
