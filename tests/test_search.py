@@ -427,6 +427,18 @@ def test_shards_of_the_output_being_replaced_are_linked_not_indexed_again(sharde
     assert shared == {path: ino for path, (ino, _) in new.items() if path != MANIFEST}
 
 
+def test_pagefind_bins_program_is_found_where_it_is_kept_or_by_asking_the_package(tmp_path, monkeypatch):
+    from importlib.machinery import ModuleSpec
+    from pagefind_bin import get_executable
+    monkeypatch.delenv("PAGEFIND_BINARY_PATH", raising=False)
+    assert newsgen.search._binary() == Path(get_executable())
+    # Kept elsewhere by another version of the package: the package itself is asked.
+    moved = ModuleSpec("pagefind_bin", None, is_package=True)
+    moved.submodule_search_locations = [str(tmp_path)]
+    monkeypatch.setattr(newsgen.search.importlib.util, "find_spec", lambda name: moved)
+    assert newsgen.search._binary() == Path(get_executable())
+
+
 def test_a_failing_pagefind_leaves_the_index_as_it_was(sharded, tmp_path, monkeypatch):
     model, config = loaded(sharded)
     folder = tmp_path / "out"

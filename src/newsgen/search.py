@@ -1024,15 +1024,23 @@ def _binary() -> Path:
 
 
 def _packaged_binary() -> Path | None:
-    """pagefind-bin's program, where `pagefind_bin.get_executable` finds it, without importing
-    the package (which imports `platform`: 0.008 s of a body edit's build)."""
+    """pagefind-bin's program. Looked for first where `pagefind_bin.get_executable` keeps it in
+    the versions newsgen knows, without importing the package (which imports `platform`: 0.008 s
+    of a body edit's build); should it not be there, the package is asked."""
     spec = importlib.util.find_spec("pagefind_bin")
-    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+    if spec is None:
+        return None
+    suffix = ".exe" if os.name == "nt" else ""
+    for folder in spec.submodule_search_locations or []:
         for name in ("pagefind_extended", "pagefind"):
-            for program in (Path(folder) / name, Path(folder) / f"{name}.exe"):
-                if program.is_file():
-                    return program
-    return None
+            program = Path(folder) / f"{name}{suffix}"
+            if program.is_file():
+                return program
+    try:
+        from pagefind_bin import get_executable
+        return Path(get_executable())
+    except (ImportError, OSError):
+        return None
 
 
 @lru_cache(maxsize=1)
