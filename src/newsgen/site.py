@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
 
-from .arabic import normalize
+from .arabic import normalize, on_site_calendar
 from .config import SiteConfig
 from .errors import Diagnostics
 from .filing import KeywordRules, learned_filing, topic_key
@@ -148,7 +148,7 @@ def _archives(articles: list[Article], config: SiteConfig):
         if article.date is None:
             undated.append(article.slug)
             continue
-        local = article.date.astimezone(tz)
+        local = on_site_calendar(article.date, tz)
         by_year[local.year].append(article.slug)
         by_month[(local.year, local.month)].append(article.slug)
     years = [ArchivePeriod(y, None, tuple(s)) for y, s in sorted(by_year.items(), reverse=True)]
