@@ -122,11 +122,10 @@ def finish_output(folder: Path, model: SiteModel, config: SiteConfig, previous: 
 def index_detail(index: "SearchIndexReport") -> str:
     """What writing the search index did, for `--verbose`: Pagefind's runs are most of a cold
     build with search on."""
-    return (f"search index: {index.records} records in {index.shards} shard{'s' if index.shards != 1 else ''}, "
-            f"{index.rebuilt} indexed by Pagefind "
-            f"({index.pagefind_seconds:.1f} s of CPU), {index.recent} item{'s' if index.recent != 1 else ''} in the "
-            "shard of recent edits, "
-            f"in {index.seconds:.2f} s")
+    shards, recent = ("s" if count != 1 else "" for count in (index.shards, index.recent))
+    return (f"search index: {index.records} records in {index.shards} shard{shards}, {index.rebuilt} indexed by "
+            f"Pagefind ({index.pagefind_seconds:.1f} s of CPU), {index.recent} item{recent} in the shard of recent "
+            f"edits, in {index.seconds:.2f} s")
 
 
 def _search():
