@@ -163,6 +163,31 @@ def test_nothing_changed_renders_nothing(tmp_path):
     assert 0 < edited.rendered < first.rendered
 
 
+def test_an_upgrade_of_a_library_whose_work_pages_show_makes_every_page_again(tmp_path, monkeypatch):
+    import sys
+
+    from newsgen.cache import code_digest, dependency_versions
+
+    site = write_site(tmp_path / "site", {"a.md": item_text("خبر", "نص"), "b.md": item_text("خبر آخر", "نص")})
+    config = load_config(site / "site.toml")
+    first = build(config)
+    assert build(config).rendered == 0
+    # Jinja2 upgraded: the folder its installer writes names the new version, found first.
+    upgraded = tmp_path / "site-packages"
+    (upgraded / "Jinja2-99.0.dist-info").mkdir(parents=True)
+    (upgraded / "PyYAML-99.0-py3.11.egg-info").mkdir()
+    monkeypatch.setattr(sys, "path", [str(upgraded)] + sys.path)
+    assert {"jinja2==99.0", "pyyaml==99.0-py3.11"} <= set(dependency_versions().split())
+    code_digest.cache_clear()
+    try:
+        again = build(config)
+    finally:
+        monkeypatch.undo()
+        code_digest.cache_clear()
+    assert again.rendered == first.rendered
+    assert any("(2 parsed, 0 from the cache)" in line for line in again.details)
+
+
 def test_the_cache_serves_whichever_path_site_toml_is_read_by(tmp_path, monkeypatch):
     rendered = {}
     for name in ("absolute", "relative"):

@@ -13,7 +13,9 @@ import gc
 import hashlib
 import os
 import pickle
+import re
 import secrets
+import sys
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -64,10 +66,56 @@ def tree_digest(folders: list[Path], suffixes: tuple[str, ...] | None = None) ->
 
 @lru_cache(maxsize=1)
 def code_digest() -> str:
-    """newsgen's own version and code: a new release (or a local change) invalidates all.
+    """newsgen's own version and code, and the versions of Python and of the libraries whose
+    work shows in pages and records: a new release of any (or a local change) invalidates all.
 
     Computed once per process: the code a process runs does not change under it."""
-    return digest(__version__, tree_digest([_PACKAGE], (".py",)))
+    return digest(__version__, tree_digest([_PACKAGE], (".py",)), sys.version, dependency_versions())
+
+
+# Distributions whose work a page or a record holds: parsing (YAML, Markdown, sanitizing), slugs,
+# templates and escaping, dates (Gregorian and Hijri), related items. An upgrade of one of them can
+# change pages that nothing else changed. (Pagefind's version is part of the search index's own key.)
+OUTPUT_DEPENDENCIES = ("pyyaml", "markdown-it-py", "mdurl", "nh3", "python-slugify", "text-unidecode", "jinja2",
+                       "markupsafe", "babel", "hijridate", "numpy")
+
+
+def _distribution_key(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def dependency_versions(path: list[str] | None = None) -> str:
+    """`name==version` of each of `OUTPUT_DEPENDENCIES`, as installed where `path` (sys.path)
+    finds them first.
+
+    Read from the names of the folders that installers write beside a package
+    (`Jinja2-3.1.6.dist-info`, `PyYAML-6.0.3-py3.11.egg-info`): a listing of site-packages costs
+    well under a millisecond, where importing `importlib.metadata` costs some 15 ms of every build.
+    `importlib.metadata` answers for a distribution no such folder names.
+    """
+    wanted = {_distribution_key(name): name for name in OUTPUT_DEPENDENCIES}
+    found: dict[str, str] = {}
+    for entry in sys.path if path is None else path:
+        if not entry or len(found) == len(wanted):
+            continue  # "": the working folder, which holds no installed distributions
+        try:
+            names = os.listdir(entry)
+        except OSError:  # not a folder (a zip file) or gone
+            continue
+        for name in names:
+            stem, dot, kind = name.rpartition(".")
+            if dot and kind in ("dist-info", "egg-info"):
+                distribution, _, version = stem.partition("-")
+                key = _distribution_key(distribution)
+                if key in wanted and key not in found:
+                    found[key] = version
+    for key in wanted.keys() - found.keys():
+        from importlib import metadata
+        try:
+            found[key] = metadata.version(wanted[key])
+        except metadata.PackageNotFoundError:
+            found[key] = "absent"
+    return " ".join(f"{key}=={found[key]}" for key in sorted(found))
 
 
 def config_digest(config: SiteConfig) -> str:
