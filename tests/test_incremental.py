@@ -822,6 +822,45 @@ def test_serve_takes_the_shortcut_too_and_brings_the_search_index_up_to_date_aft
         {k: v for k, v in snapshot(cold).items() if not k.startswith(skip)}
 
 
+@pytest.mark.parametrize("had_index", [False, True])
+def test_serve_shows_a_full_builds_pages_before_writing_its_search_index(tmp_path, monkeypatch, had_index):
+    """At start-up without a cache, serve swaps the pages in and writes the index after, from
+    the shards of the index the output had (which serves meanwhile)."""
+    import threading
+
+    import newsgen.search
+    from test_search import visible_index
+
+    site, config = edited_site(tmp_path)
+    config = replace(config, search=True)
+    shutil.rmtree(site / "public")
+    if had_index:
+        build(config)
+    shutil.rmtree(site / ".newsgen-cache")
+    cold = site / "cold"
+    build(config, output=cold, use_cache=False)
+    gate, indexed = threading.Event(), []
+    write, index_shards = newsgen.search.write_search_index, newsgen.search._index_shards
+    monkeypatch.setattr(newsgen.search, "write_search_index",
+                        lambda *a, **k: gate.wait(30) and write(*a, **k))
+    monkeypatch.setattr(newsgen.search, "_index_shards",
+                        lambda bundle, shards, listings: indexed.extend(shards) or index_shards(bundle, shards, listings))
+    builder = SiteBuilder(config)
+    try:
+        report = builder.build()
+        assert report.changed and (site / "public" / "articles" / "خبر-اليوم-5" / "index.html").is_file()
+        manifest = site / "public" / "pagefind" / "newsgen-shards.json"
+        assert manifest.is_file() is had_index
+        gate.set()
+        builder.wait()
+    finally:
+        gate.set()
+        builder.close()
+    assert visible_index(site / "public") == visible_index(cold)
+    assert len(indexed) == (0 if had_index else 1)  # the shard of before kept, not indexed again
+    assert [p.name for p in site.iterdir() if p.name.startswith(".public")] == []
+
+
 def test_a_build_with_search_on_takes_the_shortcut_and_brings_the_index_up_to_date(tmp_path, monkeypatch):
     """`newsgen build` puts the edited items into the search index before it ends; when that
     fails, the build fails and the next one makes the output whole."""

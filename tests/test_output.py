@@ -35,6 +35,40 @@ def test_staged_output_swaps_in_and_marks_the_folder(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["public"]
 
 
+def test_a_carried_folder_moves_into_the_new_output_and_back_if_the_swap_fails(tmp_path, monkeypatch):
+    target = tmp_path / "public"
+    first = StagedOutput(target)
+    first.write("index.html", b"one")
+    first.write("pagefind/manifest.json", b"shards")
+    first.commit()
+    failing = StagedOutput(target)
+    failing.write("index.html", b"two")
+    failing.carry("pagefind")
+    rename = os.rename
+
+    def refuse_the_swap(source, destination):
+        if str(source) == str(failing.stage):
+            raise OSError(28, "No space left on device")
+        rename(source, destination)
+
+    monkeypatch.setattr(os, "rename", refuse_the_swap)
+    with pytest.raises(OSError):
+        failing.commit()
+    monkeypatch.undo()
+    # The previous output is whole, its carried folder back in it.
+    assert (target / "index.html").read_bytes() == b"one"
+    assert (target / "pagefind/manifest.json").read_bytes() == b"shards"
+    failing.discard()
+    second = StagedOutput(target)
+    second.write("index.html", b"two")
+    second.carry("pagefind")
+    second.carry("absent")
+    second.commit()
+    assert (target / "index.html").read_bytes() == b"two"
+    assert (target / "pagefind/manifest.json").read_bytes() == b"shards"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["public"]
+
+
 def test_apply_changes_writes_and_prunes(tmp_path):
     (tmp_path / "old/deep").mkdir(parents=True)
     (tmp_path / "old/deep/index.html").write_bytes(b"x")

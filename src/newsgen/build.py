@@ -148,8 +148,9 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     folder and swapped in.
 
     `templates` reuses a Jinja environment from an earlier build; `defer` takes
-    the search index update of an incremental build to run later (serve hands it
-    to a background thread so that the page reloads first). `workers` is how many
+    the search index update to run later, in the output (serve hands it to a
+    background thread so that the page reloads first; a full build's pages are
+    then swapped in without an index, or with the one the output had). `workers` is how many
     processes render pages (None: as many as pay off, up to the cores). `quick`
     lets an edit keep the previous related items for a moment (see `related_lists`);
     the report's `related_stale` then says a build without it is due. `found` is
@@ -327,6 +328,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
     renderer = SiteRenderer(model, config, templates)
     ranked: list[tuple[dict[str, tuple[str, ...]], bool]] = []
     indexed: list["SearchIndexReport | None"] = []  # what writing the search index did, when this build wrote it
+    later: list[Callable[[], None]] = []  # a full build's search index, for `defer` once the pages are out
 
     def rank() -> None:
         ranked.append(related_lists(model, cache, config, stale_ok=quick))
@@ -391,7 +393,13 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
             for path, data_digest, _ in results:
                 files[path] = data_digest
             staged.token = content_token(files)
-            indexed.append(finish_output(staged.stage, model, config, previous=target, listings=listings))
+            if defer is not None and config.search:
+                # serve shows the pages first. The search index follows in the output, from the
+                # shards of the index it had, which the stage takes along as it is swapped in.
+                staged.carry(_search().BUNDLE)
+                later.append(lambda: finish_output(target, model, config, listings=listings))
+            else:
+                indexed.append(finish_output(staged.stage, model, config, previous=target, listings=listings))
         else:
             def finish(folder: Path) -> None:
                 if defer is None:
@@ -416,6 +424,8 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
     if staged is not None:
         changed = sorted(files)
         cache.marker = staged.token
+        if later:
+            defer(later[0])  # given whenever `later` is filled
     cache.pages = fingerprints
     cache.groups = made
     cache.edit_index = EditIndex.of(model, config, feeds, related_current=not stale, records=cache.records)

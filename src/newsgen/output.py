@@ -158,6 +158,7 @@ class StagedOutput:
                               "choose another --output or empty it first", self.target)
         self.stage = new_folder_beside(self.target)
         self._made: set[Path] = {self.stage}
+        self._carried: list[str] = []
 
     def write(self, relative: str, data: bytes) -> None:
         path = safe_join(self.stage, relative)
@@ -168,15 +169,39 @@ class StagedOutput:
         with open(path, "wb") as handle:
             handle.write(data)
 
+    def carry(self, name: str) -> None:
+        """Have the output's folder `name` (when it has one and the stage has not) moved into the
+        stage as it is swapped in: what the build finishes in the output after (serve's search
+        index) starts from it. Moved back should the swap fail."""
+        self._carried.append(name)
+
     def commit(self) -> None:
         _write_marker(self.stage, self.token)
-        old = None
-        if self.target.exists():
-            old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
-            if old.exists():
-                shutil.rmtree(old)
-            os.rename(self.target, old)
-        os.rename(self.stage, self.target)
+        moved = []
+        try:
+            for name in self._carried:
+                if (self.target / name).is_dir() and not os.path.lexists(self.stage / name):
+                    os.rename(self.target / name, self.stage / name)
+                    moved.append(name)
+            old = None
+            if self.target.exists():
+                old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
+                if old.exists():
+                    shutil.rmtree(old)
+                os.rename(self.target, old)
+            try:
+                os.rename(self.stage, self.target)
+            except BaseException:
+                if old is not None:
+                    os.rename(old, self.target)
+                raise
+        except BaseException:
+            for name in moved:
+                try:
+                    os.rename(self.stage / name, self.target / name)
+                except OSError:
+                    pass
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
 
