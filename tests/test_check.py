@@ -10,6 +10,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import REPO, write_site
 from newsgen.check import check_site
@@ -188,3 +190,44 @@ def test_check_help_lists_its_options():
                           text=True).stdout
     for option in ("--config", "--external", "--strict", "--build-time", "--drafts", "--quiet"):
         assert option in text
+
+
+def test_check_reads_each_item_once_and_writes_no_search_index(tmp_path, monkeypatch):
+    import newsgen.loaders
+    import newsgen.search
+
+    site = write_site(tmp_path / "site", {
+        "a.md": "---\ntitle: خبر أول\ndate: 2024-03-01\ntopics: [اقتصاد]\n---\n\nنص الخبر الأول.\n",
+        "b.md": "---\ntitle: خبر ثان\ndate: 2024-03-02\ntopics: [اقتصاد]\n---\n\nنص الخبر الثاني.\n",
+    })
+    config = load_config(site / "site.toml")
+    assert config.search
+    parsed = []
+    parse = newsgen.loaders.parse_item
+    monkeypatch.setattr(newsgen.loaders, "parse_item", lambda job, settings: parsed.append(job[0]) or parse(job, settings))
+    monkeypatch.setattr(newsgen.search, "write_search_index", lambda *a, **k: pytest.fail("the index was written"))
+    report = check_site(config, build_time=parse_build_time(BUILD_TIME, config.tz))
+    assert report.pages > 0 and not report.errors, report.errors
+    assert sorted(p.name for p in parsed) == ["a.md", "b.md"]
+    assert not (site / ".newsgen-cache").exists()
+
+
+_SEGMENTS = ["..", ".", "", "a", "ب", "index.html", "%D8%A7", "style.css", "%2e%2e", "x y"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(page=st.lists(st.sampled_from(["articles", "ب", "a", "page", "2"]), max_size=4),
+       file=st.sampled_from(["index.html", "404.html", "feed.xml"]),
+       value=st.lists(st.sampled_from(_SEGMENTS), min_size=1, max_size=6).map("/".join),
+       fragment=st.sampled_from(["", "#", "#main", "#%D8%A7"]),
+       base=st.sampled_from(["/", "/news/"]))
+def test_plain_relative_links_resolve_as_urljoin_resolves_them(tmp_path_factory, page, file, value, fragment, base):
+    """The checker's shortcut for relative links gives what `urljoin` gives, or leaves it to it."""
+    from types import SimpleNamespace
+
+    from newsgen.check import _relative_path, _Resolver
+
+    resolver = _Resolver(Path("out"), SimpleNamespace(base_path=base, base_url="https://example.org" + base))
+    page_path = "/".join(page + [file])
+    found = _relative_path(page_path, value + fragment)
+    assert found is None or found == resolver.joined(page_path, value + fragment)

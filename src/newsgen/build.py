@@ -139,7 +139,8 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
           progress: Callable[[int, int], None] | None = None, cache: BuildCache | None = None,
           use_cache: bool = True, build_time: datetime | None = None, templates: Renderer | None = None,
           defer: Callable[[Callable[[], None]], None] | None = None, workers: int | None = None,
-          quick: bool = False, found: list | None = None, scanned_ns: int | None = None) -> BuildReport:
+          quick: bool = False, found: list | None = None, scanned_ns: int | None = None,
+          search_index: bool = True) -> BuildReport:
     """Build the site into its output folder; the previous output survives any failure.
 
     With a cache from an earlier build of the same output, unchanged files are not
@@ -155,7 +156,9 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     lets an edit keep the previous related items for a moment (see `related_lists`);
     the report's `related_stale` then says a build without it is due. `found` is
     `scan_item_files` of the items folders, when the caller has just made it, and
-    `scanned_ns` the `time.time_ns()` just before it.
+    `scanned_ns` the `time.time_ns()` just before it. `search_index=False` writes no search index
+    (the search page is made; an index the output has is left as it is): `newsgen check`
+    reads the pages, not the index.
     """
     started = time.perf_counter()
     if scanned_ns is None:
@@ -204,7 +207,8 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     try:
         report = _build(config, cache, target, diagnostics, before, started, drafts=drafts, progress=progress,
                         build_time=build_time, templates=templates, defer=defer, workers=workers, quick=quick,
-                        found=found, scanned_ns=scanned_ns, save_records=use_cache, listings=listings)
+                        found=found, scanned_ns=scanned_ns, save_records=use_cache, listings=listings,
+                        search_index=search_index)
     except BuildFailed as failed:
         failed.problems[:0] = config.warnings
         raise
@@ -316,7 +320,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
            build_time: datetime | None, templates: Renderer | None,
            defer: Callable[[Callable[[], None]], None] | None, workers: int | None,
            quick: bool, found: list | None, scanned_ns: int, save_records: bool = False,
-           listings: Path | None = None) -> BuildReport:
+           listings: Path | None = None, search_index: bool = True) -> BuildReport:
     model = load_site(config, diagnostics, drafts=drafts, records=cache.records, found=found,
                       scanned_ns=cache.scanned_ns)
     parsed = sum(1 for key, entry in cache.records.items()
@@ -393,15 +397,17 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
             for path, data_digest, _ in results:
                 files[path] = data_digest
             staged.token = content_token(files)
-            if defer is not None and config.search:
+            if search_index and defer is not None and config.search:
                 # serve shows the pages first. The search index follows in the output, from the
                 # shards of the index it had, which the stage takes along as it is swapped in.
                 staged.carry(_search().BUNDLE)
                 later.append(lambda: finish_output(target, model, config, listings=listings))
-            else:
+            elif search_index:
                 indexed.append(finish_output(staged.stage, model, config, previous=target, listings=listings))
         else:
             def finish(folder: Path) -> None:
+                if not search_index:
+                    return
                 if defer is None:
                     indexed.append(finish_output(folder, model, config, listings=listings))
                 else:
