@@ -861,6 +861,41 @@ def test_serve_shows_a_full_builds_pages_before_writing_its_search_index(tmp_pat
     assert [p.name for p in site.iterdir() if p.name.startswith(".public")] == []
 
 
+@pytest.mark.parametrize("fails_after_the_build", [False, True])
+def test_serve_tells_of_a_search_index_that_failed_in_the_background(tmp_path, monkeypatch, fails_after_the_build):
+    import threading
+
+    import newsgen.search
+    from newsgen.cli import Console
+    from newsgen.search import SearchIndexError
+    from newsgen.serve import Preview
+
+    site, config = edited_site(tmp_path)
+    text = (site / "site.toml").read_text("utf-8").replace("[search]\nenabled = false", "[search]\nenabled = true")
+    (site / "site.toml").write_text(text, "utf-8")
+    shutil.rmtree(site / "public")
+    shutil.rmtree(site / ".newsgen-cache")
+
+    built = threading.Event()
+
+    def broken(*args, **kwargs):
+        if fails_after_the_build:
+            built.wait(30)
+        raise SearchIndexError("pagefind stopped: out of memory")
+
+    monkeypatch.setattr(newsgen.search, "write_search_index", broken)
+    preview = Preview(site / "site.toml", console=Console(quiet=True))
+    try:
+        preview.first_build()
+        assert (site / "public" / "articles" / "خبر-اليوم-5" / "index.html").is_file()
+        built.set()
+        preview.builder.wait()
+        assert preview.errors == ["error: pagefind stopped: out of memory"]
+    finally:
+        built.set()
+        preview.builder.close()
+
+
 def test_a_build_with_search_on_takes_the_shortcut_and_brings_the_index_up_to_date(tmp_path, monkeypatch):
     """`newsgen build` puts the edited items into the search index before it ends; when that
     fails, the build fails and the next one makes the output whole."""

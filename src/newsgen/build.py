@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from .arabic import formatted_dates, remember_dates
 from .config import SiteConfig
-from .errors import BuildFailed, Diagnostics, Problem
+from .errors import BuildFailed, Diagnostics, NewsgenError, Problem
 from .feeds import NewsArchive, feed_files, feed_lists, news_sitemaps, resolve_build_time, robots, sitemap_urls, sitemaps
 from .loaders import load_articles, load_pages, published, scan_item_files, settled
 from .model import Article, SiteModel
@@ -650,10 +650,14 @@ class SiteBuilder:
     """
 
     def __init__(self, config: SiteConfig, *, drafts: bool = False, output: Path | None = None,
-                 background_search: bool = True):
+                 background_search: bool = True,
+                 on_deferred_error: Callable[[NewsgenError], None] | None = None):
+        """`on_deferred_error` is told when the work done in the background (the search index)
+        fails; serve shows it as it shows a failed build."""
         self.config = config
         self.drafts = drafts
         self.output = output or config.output_dir
+        self.on_deferred_error = on_deferred_error
         self.cache: BuildCache | None = None
         self._templates: tuple[str, Renderer] | None = None
         from concurrent.futures import ThreadPoolExecutor  # here: `newsgen build` does without importing it
@@ -710,7 +714,17 @@ class SiteBuilder:
 
     def _defer(self, work: Callable[[], None]) -> None:
         assert self._later is not None
-        self._deferred = self._later.submit(work)
+
+        def run() -> None:
+            try:
+                work()
+            except Exception as exc:  # otherwise kept in a future that no one asks
+                if self.on_deferred_error is None:
+                    raise
+                self.on_deferred_error(exc if isinstance(exc, NewsgenError) else NewsgenError(
+                    f"the search index could not be written: {type(exc).__name__}: {exc}"))
+
+        self._deferred = self._later.submit(run)
 
     def _renderer(self) -> Renderer:
         """The same Jinja environment while no template file changes (compiling costs)."""

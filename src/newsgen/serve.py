@@ -370,12 +370,13 @@ class Preview:
         self.drafts = drafts
         self.console = console or _SilentConsole()
         self.config: SiteConfig = load_config(self.config_arg)
-        self.builder = SiteBuilder(self.config, drafts=drafts)
+        self.builder = SiteBuilder(self.config, drafts=drafts, on_deferred_error=self._deferred_failed)
         self.hub = EventHub()
         self.server_id = uuid.uuid4().hex[:12]
         self.generation = 0             # successful builds so far
         self.errors: list[str] | None = None
         self.building = False
+        self._background_errors: list[str] | None = None  # see `_deferred_failed`
         self._config_stale = False
         self._warnings: set[str] = set()
         self._pages: set[str] = set()
@@ -401,7 +402,11 @@ class Preview:
             self.console.debug(traceback.format_exc())
             self._failed([f"error: the build stopped unexpectedly: {type(exc).__name__}: {exc}"])
         finally:
-            self.building = False
+            with self._lock:
+                self.building = False
+                pending, self._background_errors = self._background_errors, None
+            if pending:
+                self._failed(pending)
 
     def _rebuild(self, changes: list[Change], first: bool, quick: bool = True) -> bool:
         """Build and tell the tabs; True when the related items were kept from before (see
@@ -423,7 +428,7 @@ class Preview:
             # The next builder reads the cache the last one may still be saving (records are
             # kept across configurations): that save finishes first, and the last one lets go.
             self.builder.close()
-            self.builder = SiteBuilder(config, drafts=self.drafts)
+            self.builder = SiteBuilder(config, drafts=self.drafts, on_deferred_error=self._deferred_failed)
         if self.watcher is not None:
             changes = changes + self.watcher.refresh()
         css_only = not reconfigure and self._css_only(changes)
@@ -515,6 +520,16 @@ class Preview:
                                "until the next good save")
             _flush()
         self.hub.publish("failed", {"build": self.generation, "errors": messages})
+
+    def _deferred_failed(self, exc: NewsgenError) -> None:
+        """What a build left to the background (the search index) failed: shown as a failed build,
+        though the pages are out; after the build under way, if any, has told of its own end."""
+        messages = _messages(exc)
+        with self._lock:
+            if self.building:
+                self._background_errors = messages
+                return
+        self._failed(messages)
 
     def _say(self, text: str) -> None:
         self.console.info(text)
