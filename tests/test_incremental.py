@@ -844,7 +844,8 @@ def test_serve_shows_a_full_builds_pages_before_writing_its_search_index(tmp_pat
     monkeypatch.setattr(newsgen.search, "write_search_index",
                         lambda *a, **k: gate.wait(30) and write(*a, **k))
     monkeypatch.setattr(newsgen.search, "_index_shards",
-                        lambda bundle, shards, listings: indexed.extend(shards) or index_shards(bundle, shards, listings))
+                        lambda bundle, shards, listings, **kwargs: indexed.extend(shards) or
+                        index_shards(bundle, shards, listings, **kwargs))
     builder = SiteBuilder(config)
     try:
         report = builder.build()

@@ -267,6 +267,23 @@ def test_a_site_is_indexed_in_shards_each_item_in_the_shard_of_its_file(sharded)
     assert manifest["items"] == len(model.articles)
 
 
+def test_a_build_tells_how_many_shards_are_indexed_as_each_is_done(sharded):
+    from newsgen.build import build as build_site
+
+    config = load_config(sharded / "site.toml")
+    told = []
+    build_site(config, progress=lambda done, total, what: told.append((what, done, total)))
+    pages = [step for step in told if step[0] == "pages"]
+    shards = [step[1:] for step in told if step[0] == "search index"]
+    assert pages and pages[-1][1] == pages[-1][2]
+    assert shards == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+    assert told.index(("search index", 0, 4)) > told.index(pages[0])  # the pages first
+    told.clear()
+    (sharded / LAKE).write_text((sharded / LAKE).read_text("utf-8").replace("البحيرة", "بحيرة الغزلان", 1), "utf-8")
+    build_site(config, progress=lambda done, total, what: told.append((what, done, total)))
+    assert [step for step in told if step[0] == "search index"] == [("search index", 0, 1), ("search index", 1, 1)]
+
+
 def manifest_of(out: Path) -> dict:
     return json.loads((out / "pagefind" / MANIFEST).read_text("utf-8"))
 

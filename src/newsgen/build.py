@@ -108,13 +108,15 @@ def site_file_groups(model: SiteModel, config: SiteConfig, renderer: SiteRendere
 
 
 def finish_output(folder: Path, model: SiteModel, config: SiteConfig, previous: Path | None = None,
-                  listings: Path | None = None) -> "SearchIndexReport | None":
+                  listings: Path | None = None, progress: Callable[[int, int], None] | None = None
+                  ) -> "SearchIndexReport | None":
     """Work on the complete output before it replaces the previous one (`previous`, whose
     search index shards are reused where their items did not change). `listings`: what the
     search index's shards hold, kept in the build cache (`BuildCache.search_listings`), or None
-    for a build that keeps no cache."""
+    for a build that keeps no cache. `progress`: how many of the shards to index are done, of how many."""
     if config.search:
-        return _search().write_search_index(folder, model, config, previous=previous, listings=listings)
+        return _search().write_search_index(folder, model, config, previous=previous, listings=listings,
+                                             progress=progress)
     _search().remove_search_index(folder)
     return None
 
@@ -136,7 +138,7 @@ def _search():
 
 
 def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = None,
-          progress: Callable[[int, int], None] | None = None, cache: BuildCache | None = None,
+          progress: Callable[[int, int, str], None] | None = None, cache: BuildCache | None = None,
           use_cache: bool = True, build_time: datetime | None = None, templates: Renderer | None = None,
           defer: Callable[[Callable[[], None]], None] | None = None, workers: int | None = None,
           quick: bool = False, found: list | None = None, scanned_ns: int | None = None,
@@ -152,7 +154,8 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     the search index update to run later, in the output (serve hands it to a
     background thread so that the page reloads first; a full build's pages are
     then swapped in without an index, or with the one the output had). `workers` is how many
-    processes render pages (None: as many as pay off, up to the cores). `quick`
+    processes render pages (None: as many as pay off, up to the cores). `progress(done, total,
+    what)` is told how far the build is: `what` is "pages", or "search index" (of shards). `quick`
     lets an edit keep the previous related items for a moment (see `related_lists`);
     the report's `related_stale` then says a build without it is due. `found` is
     `scan_item_files` of the items folders, when the caller has just made it, and
@@ -316,7 +319,7 @@ def cache_key(config: SiteConfig, drafts: bool) -> str:
 
 
 def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Diagnostics,
-           before: dict, started: float, *, drafts: bool, progress: Callable[[int, int], None] | None,
+           before: dict, started: float, *, drafts: bool, progress: Callable[[int, int, str], None] | None,
            build_time: datetime | None, templates: Renderer | None,
            defer: Callable[[Callable[[], None]], None] | None, workers: int | None,
            quick: bool, found: list | None, scanned_ns: int, save_records: bool = False,
@@ -355,8 +358,8 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
             # other cores idle.
             first = list(renderer.jobs(articles=False))
             every = len(first) + len(model.articles)
-            early = render_pages(first, write, (lambda done: progress(min(done, every), every)) if progress else None,
-                                 workers, meanwhile=rank)
+            shown = (lambda done: progress(min(done, every), every, "pages")) if progress is not None else None
+            early = render_pages(first, write, shown, workers, meanwhile=rank)
         related, stale = ranked[0]
         renderer.related = related
         jobs = list(renderer.jobs()) if incremental else first + list(renderer.jobs(others=False))
@@ -373,7 +376,8 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
         others: list[PageResult] = []
         done = len(early)
         total = done + len(pending)
-        report = (lambda count: progress(min(done + count, total), total)) if progress is not None else None
+        report = (lambda count: progress(min(done + count, total), total, "pages")) if progress is not None else None
+        shards_done = (lambda count, shards: progress(count, shards, "search index")) if progress is not None else None
 
         def make_others(handle: Callable[[RenderedFile], PageResult]) -> None:
             """The files made whole (feeds, sitemaps...: `groups`) and the news sitemaps, each through
@@ -403,13 +407,14 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
                 staged.carry(_search().BUNDLE)
                 later.append(lambda: finish_output(target, model, config, listings=listings))
             elif search_index:
-                indexed.append(finish_output(staged.stage, model, config, previous=target, listings=listings))
+                indexed.append(finish_output(staged.stage, model, config, previous=target, listings=listings,
+                                             progress=shards_done))
         else:
             def finish(folder: Path) -> None:
                 if not search_index:
                     return
                 if defer is None:
-                    indexed.append(finish_output(folder, model, config, listings=listings))
+                    indexed.append(finish_output(folder, model, config, listings=listings, progress=shards_done))
                 else:
                     defer(lambda: finish_output(folder, model, config, listings=listings))
 
@@ -445,7 +450,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
     cache.output = str(target)
     cache.scanned_ns = scanned_ns
     if progress is not None:
-        progress(total, total)
+        progress(total, total, "pages")
     pages = sum(1 for path in files if path.endswith(".html"))
     finished = time.perf_counter()
     details = [

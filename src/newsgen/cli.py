@@ -107,12 +107,14 @@ def run_build(args: argparse.Namespace, console: Console) -> int:
     if not args.quiet and sys.stdout.isatty():
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        progress_bar = Progress(TextColumn("building"), BarColumn(), MofNCompleteColumn(), transient=True)
+        progress_bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True)
         progress_bar.start()
-        task = progress_bar.add_task("build", total=None)
+        task = progress_bar.add_task("reading items", total=None)
 
-        def show_progress(done: int, total: int) -> None:
-            progress_bar.update(task, completed=done, total=total)
+        def show_progress(done: int, total: int, what: str) -> None:
+            # Pagefind's shards come after the pages: most of a first build with search on.
+            description = "indexing for search (shards)" if what == "search index" else "building pages"
+            progress_bar.update(task, completed=done, total=total, description=description)
 
         progress = show_progress
     try:

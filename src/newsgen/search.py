@@ -34,6 +34,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -465,7 +466,8 @@ def _shard_of_sources(number: int, count: int, members: list[tuple[RecordSource,
 
 
 def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
-                       previous: Path | None = None, listings: Path | None = None) -> SearchIndexReport:
+                       previous: Path | None = None, listings: Path | None = None,
+                       progress: Callable[[int, int], None] | None = None) -> SearchIndexReport:
     """Index every item of `model` into `folder/pagefind/`, one Pagefind bundle per shard.
 
     A shard whose folder already holds the index of exactly its items is kept, or
@@ -522,7 +524,7 @@ def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
                 to_index.append(recent)
     report.recent = len(recent.sources) if recent is not None else 0
     report.overlaid = len(overlaid)
-    for run in _index_shards(bundle, to_index, listings):
+    for run in _index_shards(bundle, to_index, listings, progress=progress):
         report.rebuilt += 1
         report.pagefind_seconds += run.cpu_seconds
         report.pagefind_peak_bytes = max(report.pagefind_peak_bytes, run.peak_bytes)
@@ -790,22 +792,34 @@ def _prune_listings(folder: Path, names: list[str]) -> None:
             entry.unlink(missing_ok=True)
 
 
-def _index_shards(bundle: Path, shards: list[Shard], listings: Path | None) -> list[PagefindRun]:
-    """Index the shards, as many at once as there are cores.
+def _index_shards(bundle: Path, shards: list[Shard], listings: Path | None,
+                  progress: Callable[[int, int], None] | None = None) -> list[PagefindRun]:
+    """Index the shards, as many at once as there are cores; `progress` is told how many of
+    them are done (of how many) at the start and as each is done.
 
     One Pagefind run keeps about one core and a third busy, and its pages are written
     first by this process: two at a time overlap the writing of one shard's pages with the
     indexing of another's, and fill both cores of a small machine.
     """
+    done = [0]
+    counting = threading.Lock()
+
+    def index(shard: Shard) -> PagefindRun:
+        run = _place(bundle, bundle / shard.name, lambda fresh: _index_shard(shard, fresh, listings))
+        if progress is not None:
+            with counting:
+                done[0] += 1
+                progress(done[0], len(shards))
+        return run
+
+    if progress is not None and shards:
+        progress(0, len(shards))
     at_once = min(len(shards), cores())
     if at_once <= 1:
-        return [_place(bundle, bundle / shard.name, lambda fresh, shard=shard: _index_shard(shard, fresh, listings))
-                for shard in shards]
+        return [index(shard) for shard in shards]
     from concurrent.futures import ThreadPoolExecutor  # here: a body edit's build does without importing it
     with ThreadPoolExecutor(max_workers=at_once) as pool:
-        runs = [pool.submit(_place, bundle, bundle / shard.name,
-                            lambda fresh, shard=shard: _index_shard(shard, fresh, listings))
-                for shard in shards]
+        runs = [pool.submit(index, shard) for shard in shards]
         return [run.result() for run in runs]
 
 
