@@ -862,6 +862,32 @@ def test_serve_shows_a_full_builds_pages_before_writing_its_search_index(tmp_pat
     assert [p.name for p in site.iterdir() if p.name.startswith(".public")] == []
 
 
+def test_serve_says_the_search_index_follows_and_when_it_is_written(tmp_path):
+    from newsgen.serve import Preview
+
+    site, config = edited_site(tmp_path)
+    text = (site / "site.toml").read_text("utf-8").replace("[search]\nenabled = false", "[search]\nenabled = true")
+    (site / "site.toml").write_text(text, "utf-8")
+    shutil.rmtree(site / "public")
+    shutil.rmtree(site / ".newsgen-cache")
+    said = []
+    console = type("Recorder", (), {"info": lambda self, text: said.append(text), "error": said.append,
+                                    "warning": lambda self, problem: None, "debug": lambda self, text: None})()
+    preview = Preview(site / "site.toml", console=console)
+    try:
+        preview.first_build()
+        preview.builder.wait()
+        assert said[0].startswith("built 12 items") and said[0].endswith(
+            "; the search index is being written in the background"), said
+        assert re.fullmatch(r"\d\d:\d\d:\d\d search index written in \d+\.\d\d s more", said[1]), said
+        (site / "items" / "05.md").write_text((site / "items" / "05.md").read_text("utf-8") + "\nسطر.\n", "utf-8")
+        preview.rebuild([])
+        preview.builder.wait()
+        assert len(said) == 3 and "search index" not in said[2], said  # an edit's index: no word
+    finally:
+        preview.builder.close()
+
+
 @pytest.mark.parametrize("fails_after_the_build", [False, True])
 def test_serve_tells_of_a_search_index_that_failed_in_the_background(tmp_path, monkeypatch, fails_after_the_build):
     import threading

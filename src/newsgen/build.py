@@ -42,6 +42,7 @@ class BuildReport:
     rendered: int = 0  # pages rendered (the others were unchanged)
     details: list[str] = field(default_factory=list)  # for --verbose
     related_stale: bool = False  # related items kept from before an edit; a build without `quick` is due
+    index_later: bool = False  # a full build's search index, handed to `defer`: not written yet
 
 
 def load_site(config: SiteConfig, diagnostics: Diagnostics, *, drafts: bool = False,
@@ -458,11 +459,12 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
         f"in {loaded - started:.2f} s",
         f"{'incremental' if incremental else 'full'} build: rendered {total} of {len(jobs)} pages, "
         f"{len(changed)} files written or removed, in {finished - loaded:.2f} s",
-    ] + [index_detail(index) for index in indexed if index is not None]
+    ] + [index_detail(index) for index in indexed if index is not None] + \
+        (["the search index is being written in the background"] if later else [])
     return BuildReport(
         items=len(model.articles), pages=pages, topics=len(model.topics), undated=len(model.undated),
         files=len(files), seconds=finished - started, warnings=diagnostics.warnings,
-        changed=changed, rendered=total, details=details, related_stale=stale,
+        changed=changed, rendered=total, details=details, related_stale=stale, index_later=bool(later),
     )
 
 
@@ -656,13 +658,17 @@ class SiteBuilder:
 
     def __init__(self, config: SiteConfig, *, drafts: bool = False, output: Path | None = None,
                  background_search: bool = True,
-                 on_deferred_error: Callable[[NewsgenError], None] | None = None):
+                 on_deferred_error: Callable[[NewsgenError], None] | None = None,
+                 on_index_written: Callable[[float], None] | None = None):
         """`on_deferred_error` is told when the work done in the background (the search index)
-        fails; serve shows it as it shows a failed build."""
+        fails; serve shows it as it shows a failed build. `on_index_written` is told when the
+        search index of a full build, written after the build returned (`index_later`), is
+        done, with the seconds it took since."""
         self.config = config
         self.drafts = drafts
         self.output = output or config.output_dir
         self.on_deferred_error = on_deferred_error
+        self.on_index_written = on_index_written
         self.cache: BuildCache | None = None
         self._templates: tuple[str, Renderer] | None = None
         from concurrent.futures import ThreadPoolExecutor  # here: `newsgen build` does without importing it
@@ -682,9 +688,13 @@ class SiteBuilder:
             report = self._after_body_edits(quick, found, scanned_ns)
             if report is not None:
                 return report
-            return build(self.config, drafts=self.drafts, output=self.output, cache=self.cache,
-                         templates=self._renderer(), defer=defer, workers=1 if busy else None, quick=quick,
-                         use_cache=False, found=found, scanned_ns=scanned_ns)
+            report = build(self.config, drafts=self.drafts, output=self.output, cache=self.cache,
+                           templates=self._renderer(), defer=defer, workers=1 if busy else None, quick=quick,
+                           use_cache=False, found=found, scanned_ns=scanned_ns)
+            if report.index_later and self.on_index_written is not None and self._deferred is not None:
+                index, told, returned = self._deferred, self.on_index_written, time.perf_counter()
+                self._later.submit(lambda: index.result() and told(time.perf_counter() - returned))
+            return report
         finally:
             # Saved after the tabs are told (the cache on disk is for the next process), from
             # a copy of the records, since the next build changes them.
@@ -720,7 +730,8 @@ class SiteBuilder:
     def _defer(self, work: Callable[[], None]) -> None:
         assert self._later is not None
 
-        def run() -> None:
+        def run() -> bool:
+            """Whether the work was done."""
             try:
                 work()
             except Exception as exc:  # otherwise kept in a future that no one asks
@@ -728,6 +739,8 @@ class SiteBuilder:
                     raise
                 self.on_deferred_error(exc if isinstance(exc, NewsgenError) else NewsgenError(
                     f"the search index could not be written: {type(exc).__name__}: {exc}"))
+                return False
+            return True
 
         self._deferred = self._later.submit(run)
 

@@ -370,7 +370,8 @@ class Preview:
         self.drafts = drafts
         self.console = console or _SilentConsole()
         self.config: SiteConfig = load_config(self.config_arg)
-        self.builder = SiteBuilder(self.config, drafts=drafts, on_deferred_error=self._deferred_failed)
+        self.builder = SiteBuilder(self.config, drafts=drafts, on_deferred_error=self._deferred_failed,
+                                   on_index_written=self._index_written)
         self.hub = EventHub()
         self.server_id = uuid.uuid4().hex[:12]
         self.generation = 0             # successful builds so far
@@ -428,7 +429,8 @@ class Preview:
             # The next builder reads the cache the last one may still be saving (records are
             # kept across configurations): that save finishes first, and the last one lets go.
             self.builder.close()
-            self.builder = SiteBuilder(config, drafts=self.drafts, on_deferred_error=self._deferred_failed)
+            self.builder = SiteBuilder(config, drafts=self.drafts, on_deferred_error=self._deferred_failed,
+                                       on_index_written=self._index_written)
         if self.watcher is not None:
             changes = changes + self.watcher.refresh()
         css_only = not reconfigure and self._css_only(changes)
@@ -475,7 +477,9 @@ class Preview:
         for warning in new_warnings:
             self.console.warning(warning)
         if first:
-            self._say(f"built {report.items} items, {report.pages} pages in {seconds:.2f} s")
+            later = "; the search index is being written in the background" if getattr(report, "index_later", False) \
+                else ""
+            self._say(f"built {report.items} items, {report.pages} pages in {seconds:.2f} s{later}")
         else:
             detail = "" if changed is None else f", {len(changed)} file{'s' if len(changed) != 1 else ''} changed"
             fixed = "; the errors are fixed" if was_broken else ""
@@ -530,6 +534,9 @@ class Preview:
                 self._background_errors = messages
                 return
         self._failed(messages)
+
+    def _index_written(self, seconds: float) -> None:
+        self._say(f"{time.strftime('%H:%M:%S')} search index written in {seconds:.2f} s more")
 
     def _say(self, text: str) -> None:
         self.console.info(text)
