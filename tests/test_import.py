@@ -230,6 +230,23 @@ def test_same_title_same_day_gets_two_files_and_two_slugs(site: Path, tmp_path: 
     assert slugs == ["عنوان-مكرر", "عنوان-مكرر-2"]
 
 
+def test_a_modification_before_the_publication_is_not_written_as_updated(site: Path, tmp_path: Path, capsys):
+    source = tmp_path / "scheduled.jsonl"
+    rows = [{"title": "خبر مجدول", "date": "2024-05-02T08:00:00+03:00", "modified": "2024-05-01T22:10:00+03:00",
+             "text": "كتب مساء ونشر صباحا."},
+            {"title": "خبر مصحح", "date": "2024-05-01", "modified": "2024-05-03T10:00:00+03:00", "text": "صحح بعد نشره."},
+            {"title": "خبر بيوم واحد", "date": "2024-05-04T09:00:00+03:00", "modified": "2024-05-03",
+             "text": "عدل قبل يوم نشره."}]
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    assert import_(site, "jsonl", source, "-q") == 0
+    meta = {m["title"]: m for m in map(front_matter, items(site))}
+    assert "updated" not in meta["خبر مجدول"] and "updated" not in meta["خبر بيوم واحد"]
+    assert str(meta["خبر مصحح"]["updated"]).startswith("2024-05-03")
+    capsys.readouterr()
+    build(site)
+    assert "updated" not in capsys.readouterr().err  # no warning that `updated` is before `date`
+
+
 def test_collision_is_reported_never_overwritten(site: Path, capsys):
     assert import_(site, "jsonl", FIXTURES / "items.jsonl", *CORPUS_TOPICS, "-q") == 0
     target = site / "seeds" / "content" / "2024" / "2024-03-02-najima-0001.md"

@@ -14,6 +14,7 @@ from email.utils import parsedate_to_datetime
 
 from ..config import SiteConfig
 from ..filing import resolve_topic_name
+from ..loaders.fields import parse_date as site_time
 from .writer import BadRecord, Record, one_line
 
 DATE_HINT = "use ISO 8601 such as 2018-02-26 or 2018-02-26T09:30:00+03:00"
@@ -358,6 +359,10 @@ def record_from_mapping(values: dict, position: int, resolver: FieldResolver, ma
         except BadValue as exc:
             problems.append(str(exc) if name == "date" else str(exc).replace("bad date", "bad `updated` date"))
             dates[name] = None
+    if dates["date"] is not None and dates["updated"] is not None and \
+            site_time(dates["updated"], tz) < site_time(dates["date"], tz):
+        # Modified before it was published (a post written, then scheduled): not updated since.
+        dates["updated"] = None
     try:
         topics = mapper.map_all(split_topics(get("topics")))
     except BadValue as exc:
