@@ -99,7 +99,7 @@ def dependency_versions(path: list[str] | None = None) -> str:
         if not entry or len(found) == len(wanted):
             continue  # "": the working folder, which holds no installed distributions
         try:
-            names = os.listdir(entry)
+            names = sorted(os.listdir(entry))  # the same answer whatever order the folder lists in
         except OSError:  # not a folder (a zip file) or gone
             continue
         for name in names:
