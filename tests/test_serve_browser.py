@@ -200,3 +200,42 @@ def test_tab_reconnects_when_the_server_comes_back(tabs, sample_site):
     finally:
         process.terminate()
         process.wait(timeout=5)
+
+
+def test_the_search_page_finds_once_the_index_of_a_first_build_is_written(tabs, sample_site, monkeypatch):
+    """serve shows a first build's pages before its search index is written: the search page
+    says it cannot load the index until then, and finds in the same tab after."""
+    import threading
+
+    import newsgen.search
+    from newsgen.cli import Console
+    from newsgen.serve import PreviewServer
+
+    written = threading.Event()
+    write = newsgen.search.write_search_index
+    monkeypatch.setattr(newsgen.search, "write_search_index", lambda *a, **k: written.wait(30) and write(*a, **k))
+    server = PreviewServer(sample_site / "site.toml", host="127.0.0.1", port=0, console=Console(quiet=True))
+    server.start()
+    try:
+        page = tabs.new_page()
+        page.goto(server.url + "search/")
+
+        def search(query: str) -> tuple[str, int]:
+            page.evaluate("() => { document.getElementById('search').dataset.state = 'waiting'; }")
+            page.fill("#search-q", query)
+            page.click(".search-button")
+            page.wait_for_function("() => ['done', 'error'].includes(document.getElementById('search').dataset.state)",
+                                   timeout=20000)
+            return page.eval_on_selector("#search", "e => e.dataset.state"), page.locator(".search-result").count()
+
+        assert not (sample_site / "public" / "pagefind").exists()
+        assert search("الدفاع") == ("error", 0)
+        assert "تعذّر تحميل فهرس البحث" in page.inner_text("#search-status")
+        written.set()
+        server.preview.builder.wait()
+        state, results = search("الدفاع")
+        assert state == "done" and results > 0
+    finally:
+        written.set()
+        server.stop()
+        server.preview.builder.close()
