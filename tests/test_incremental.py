@@ -888,6 +888,64 @@ def test_serve_says_the_search_index_follows_and_when_it_is_written(tmp_path):
         preview.builder.close()
 
 
+def test_a_stopping_serve_gives_up_its_search_index_and_the_next_build_writes_it(tmp_path, monkeypatch):
+    from test_search import visible_index
+
+    site, config = edited_site(tmp_path)
+    config = replace(config, search=True)
+    shutil.rmtree(site / "public")
+    shutil.rmtree(site / ".newsgen-cache")
+    cold = site / "cold"
+    build(config, output=cold, use_cache=False)
+    # A Pagefind that takes its time, as on a large archive.
+    slow = tmp_path / "slow-pagefind"
+    slow.write_text("#!/bin/sh\necho $$ >> \"$0.pids\"\nexec sleep 60\n", "utf-8")
+    slow.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(slow))
+    builder = SiteBuilder(config)
+    report = builder.build()
+    assert report.index_later
+    deadline = time.monotonic() + 10
+    while not (tmp_path / "slow-pagefind.pids").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    started = time.monotonic()
+    builder.give_up_background()
+    builder.close()
+    assert time.monotonic() - started < 5
+    for pid in (tmp_path / "slow-pagefind.pids").read_text().split():
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid), 0)  # stopped, not left running
+    monkeypatch.delenv("PAGEFIND_BINARY_PATH")
+    again = build(config)
+    assert any(line.startswith("search index:") for line in again.details), again.details
+    assert visible_index(site / "public") == visible_index(cold)
+    assert build(config).changed == []
+
+
+def test_serve_stops_at_once_though_a_first_builds_search_index_is_being_written(tmp_path, monkeypatch):
+    from newsgen.cli import Console
+    from newsgen.serve import PreviewServer
+
+    site, config = edited_site(tmp_path)
+    text = (site / "site.toml").read_text("utf-8").replace("[search]\nenabled = false", "[search]\nenabled = true")
+    (site / "site.toml").write_text(text, "utf-8")
+    shutil.rmtree(site / "public")
+    shutil.rmtree(site / ".newsgen-cache")
+    slow = tmp_path / "slow-pagefind"
+    slow.write_text("#!/bin/sh\nexec sleep 60\n", "utf-8")
+    slow.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(slow))
+    server = PreviewServer(site / "site.toml", host="127.0.0.1", port=0, console=Console(quiet=True))
+    server.start()
+    assert (site / "public" / "index.html").is_file()
+    started = time.monotonic()
+    server.stop()
+    server.preview.builder.wait()  # what the process waits for as it exits
+    assert time.monotonic() - started < 5
+    assert server.preview.errors is None  # given up as asked: no error to show
+
+
 @pytest.mark.parametrize("fails_after_the_build", [False, True])
 def test_serve_tells_of_a_search_index_that_failed_in_the_background(tmp_path, monkeypatch, fails_after_the_build):
     import threading

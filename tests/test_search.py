@@ -487,9 +487,9 @@ def test_pagefind_reads_its_pages_from_memory_and_the_index_is_the_same_without_
     seen = []
     run_pagefind = newsgen.search._pagefind
 
-    def pagefind(source, output, chunk_units=0):
+    def pagefind(source, output, chunk_units=0, cancel=None):
         seen.append(source)
-        return run_pagefind(source, output, chunk_units)
+        return run_pagefind(source, output, chunk_units, cancel)
 
     monkeypatch.setattr(newsgen.search, "_pagefind", pagefind)
     monkeypatch.setattr(newsgen.search, "MEMORY_FOLDER", memory)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 import time
 from contextlib import ExitStack
 from datetime import datetime
@@ -109,15 +110,16 @@ def site_file_groups(model: SiteModel, config: SiteConfig, renderer: SiteRendere
 
 
 def finish_output(folder: Path, model: SiteModel, config: SiteConfig, previous: Path | None = None,
-                  listings: Path | None = None, progress: Callable[[int, int], None] | None = None
-                  ) -> "SearchIndexReport | None":
+                  listings: Path | None = None, progress: Callable[[int, int], None] | None = None,
+                  cancel: threading.Event | None = None) -> "SearchIndexReport | None":
     """Work on the complete output before it replaces the previous one (`previous`, whose
     search index shards are reused where their items did not change). `listings`: what the
     search index's shards hold, kept in the build cache (`BuildCache.search_listings`), or None
-    for a build that keeps no cache. `progress`: how many of the shards to index are done, of how many."""
+    for a build that keeps no cache. `progress`: how many of the shards to index are done, of how many.
+    `cancel`: set, the index is given up (`search.SearchIndexCancelled`)."""
     if config.search:
         return _search().write_search_index(folder, model, config, previous=previous, listings=listings,
-                                             progress=progress)
+                                             progress=progress, cancel=cancel)
     _search().remove_search_index(folder)
     return None
 
@@ -143,7 +145,7 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
           use_cache: bool = True, build_time: datetime | None = None, templates: Renderer | None = None,
           defer: Callable[[Callable[[], None]], None] | None = None, workers: int | None = None,
           quick: bool = False, found: list | None = None, scanned_ns: int | None = None,
-          search_index: bool = True) -> BuildReport:
+          search_index: bool = True, cancel: threading.Event | None = None) -> BuildReport:
     """Build the site into its output folder; the previous output survives any failure.
 
     With a cache from an earlier build of the same output, unchanged files are not
@@ -162,7 +164,7 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
     `scan_item_files` of the items folders, when the caller has just made it, and
     `scanned_ns` the `time.time_ns()` just before it. `search_index=False` writes no search index
     (the search page is made; an index the output has is left as it is): `newsgen check`
-    reads the pages, not the index.
+    reads the pages, not the index. `cancel` gives up a search index handed to `defer`.
     """
     started = time.perf_counter()
     if scanned_ns is None:
@@ -212,7 +214,7 @@ def build(config: SiteConfig, *, drafts: bool = False, output: Path | None = Non
         report = _build(config, cache, target, diagnostics, before, started, drafts=drafts, progress=progress,
                         build_time=build_time, templates=templates, defer=defer, workers=workers, quick=quick,
                         found=found, scanned_ns=scanned_ns, save_records=use_cache, listings=listings,
-                        search_index=search_index)
+                        search_index=search_index, cancel=cancel)
     except BuildFailed as failed:
         failed.problems[:0] = config.warnings
         raise
@@ -249,7 +251,7 @@ def shortcut_build(config: SiteConfig, cache: BuildCache, target: Path, build_ti
     `edited_build`. `after_edits` runs once the files are written, when items were edited: with
     search on, it is what brings the index up to date (without it, edits take no shortcut)."""
     state = cache.state
-    if not state or state.get("related_stale") or not _describes(cache, target):
+    if not state or state.get("related_stale") or state.get("search_due") or not _describes(cache, target):
         return None
     items = {}
     for name, stat in found:
@@ -324,7 +326,8 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
            build_time: datetime | None, templates: Renderer | None,
            defer: Callable[[Callable[[], None]], None] | None, workers: int | None,
            quick: bool, found: list | None, scanned_ns: int, save_records: bool = False,
-           listings: Path | None = None, search_index: bool = True) -> BuildReport:
+           listings: Path | None = None, search_index: bool = True,
+           cancel: threading.Event | None = None) -> BuildReport:
     model = load_site(config, diagnostics, drafts=drafts, records=cache.records, found=found,
                       scanned_ns=cache.scanned_ns)
     parsed = sum(1 for key, entry in cache.records.items()
@@ -406,7 +409,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
                 # serve shows the pages first. The search index follows in the output, from the
                 # shards of the index it had, which the stage takes along as it is swapped in.
                 staged.carry(_search().BUNDLE)
-                later.append(lambda: finish_output(target, model, config, listings=listings))
+                later.append(lambda: finish_output(target, model, config, listings=listings, cancel=cancel))
             elif search_index:
                 indexed.append(finish_output(staged.stage, model, config, previous=target, listings=listings,
                                              progress=shards_done))
@@ -417,7 +420,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
                 if defer is None:
                     indexed.append(finish_output(folder, model, config, listings=listings, progress=shards_done))
                 else:
-                    defer(lambda: finish_output(folder, model, config, listings=listings))
+                    defer(lambda: finish_output(folder, model, config, listings=listings, cancel=cancel))
 
             spool = SpooledPages(target)
 
@@ -430,7 +433,10 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
             try:
                 results = render_pages(pending, compare, report, workers, meanwhile=lambda: make_others(compare)) \
                     + others
-                changed = _write_changes(target, results, assets, cache, files, kept, finish)
+                # A search index left unwritten (given up or failed in serve's background) is
+                # written now, though no page changed.
+                due = bool(cache.state and cache.state.get("search_due"))
+                changed = _write_changes(target, results, assets, cache, files, kept, finish, due)
             finally:
                 spool.remove()
     if staged is not None:
@@ -623,8 +629,10 @@ def asset_sources(config: SiteConfig) -> dict[str, Path]:
 
 
 def _write_changes(target: Path, results: list[PageResult], assets: dict[str, Path], cache: BuildCache,
-                   files: dict[str, str], pages: set[str], finish: Callable[[Path], None]) -> list[str]:
-    """Write only files whose bytes differ, once every page has rendered.
+                   files: dict[str, str], pages: set[str], finish: Callable[[Path], None],
+                   finish_anyway: bool = False) -> list[str]:
+    """Write only files whose bytes differ, once every page has rendered; then `finish` the
+    output when a file changed (or `finish_anyway`).
 
     Nothing is written until every page has rendered, so a template error leaves
     the output as it was; each file is replaced atomically.
@@ -644,7 +652,7 @@ def _write_changes(target: Path, results: list[PageResult], assets: dict[str, Pa
             files[path] = cache.files[path]
     removals = sorted(set(cache.files) - set(files))
     cache.marker = update_output(target, writes, removals, cache.marker, cache.files, files)
-    if writes or removals:
+    if writes or removals or finish_anyway:
         finish(target)
     return sorted(writes) + removals
 
@@ -674,6 +682,7 @@ class SiteBuilder:
         from concurrent.futures import ThreadPoolExecutor  # here: `newsgen build` does without importing it
         self._later = ThreadPoolExecutor(max_workers=1) if background_search else None
         self._deferred: Future | None = None
+        self._stopping = threading.Event()  # set by `give_up_background`
 
     def build(self, quick: bool = False) -> BuildReport:
         if self.cache is None:
@@ -690,7 +699,7 @@ class SiteBuilder:
                 return report
             report = build(self.config, drafts=self.drafts, output=self.output, cache=self.cache,
                            templates=self._renderer(), defer=defer, workers=1 if busy else None, quick=quick,
-                           use_cache=False, found=found, scanned_ns=scanned_ns)
+                           use_cache=False, found=found, scanned_ns=scanned_ns, cancel=self._stopping)
             if report.index_later and self.on_index_written is not None and self._deferred is not None:
                 index, told, returned = self._deferred, self.on_index_written, time.perf_counter()
                 self._later.submit(lambda: index.result() and told(time.perf_counter() - returned))
@@ -730,11 +739,18 @@ class SiteBuilder:
     def _defer(self, work: Callable[[], None]) -> None:
         assert self._later is not None
 
+        cache = self.cache
+
         def run() -> bool:
-            """Whether the work was done."""
+            """Whether the work was done. When it was not, the cache (saved after it) says the
+            search index is due, so the next build takes no shortcut that would leave it as it is."""
             try:
                 work()
             except Exception as exc:  # otherwise kept in a future that no one asks
+                if cache is not None and cache.state is not None:
+                    cache.state["search_due"] = True
+                if self._stopping.is_set():
+                    return False  # given up as asked: nothing to tell
                 if self.on_deferred_error is None:
                     raise
                 self.on_deferred_error(exc if isinstance(exc, NewsgenError) else NewsgenError(
@@ -755,6 +771,12 @@ class SiteBuilder:
         """Finish the deferred work of earlier builds: the search index, and saving the cache."""
         if self._later is not None:
             self._later.submit(lambda: None).result()
+
+    def give_up_background(self) -> None:
+        """Have a search index being written in the background given up (its Pagefind runs
+        stopped), and any to come: the builder is being shut down. The cache, saved after it,
+        says the index is due."""
+        self._stopping.set()
 
     def close(self) -> None:
         """Finish the deferred work and let go of the cache (serve makes a new builder when

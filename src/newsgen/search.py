@@ -106,6 +106,10 @@ class SearchIndexError(NewsgenError):
     """The search index could not be written."""
 
 
+class SearchIndexCancelled(SearchIndexError):
+    """Writing the search index was given up when asked (`cancel`): serve is stopping."""
+
+
 # -- what is indexed -------------------------------------------------------------
 
 def index_tokens(text: str) -> list[str]:
@@ -467,7 +471,8 @@ def _shard_of_sources(number: int, count: int, members: list[tuple[RecordSource,
 
 def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
                        previous: Path | None = None, listings: Path | None = None,
-                       progress: Callable[[int, int], None] | None = None) -> SearchIndexReport:
+                       progress: Callable[[int, int], None] | None = None,
+                       cancel: threading.Event | None = None) -> SearchIndexReport:
     """Index every item of `model` into `folder/pagefind/`, one Pagefind bundle per shard.
 
     A shard whose folder already holds the index of exactly its items is kept, or
@@ -524,7 +529,7 @@ def write_search_index(folder: Path, model: SiteModel, config: SiteConfig,
                 to_index.append(recent)
     report.recent = len(recent.sources) if recent is not None else 0
     report.overlaid = len(overlaid)
-    for run in _index_shards(bundle, to_index, listings, progress=progress):
+    for run in _index_shards(bundle, to_index, listings, progress=progress, cancel=cancel):
         report.rebuilt += 1
         report.pagefind_seconds += run.cpu_seconds
         report.pagefind_peak_bytes = max(report.pagefind_peak_bytes, run.peak_bytes)
@@ -793,9 +798,11 @@ def _prune_listings(folder: Path, names: list[str]) -> None:
 
 
 def _index_shards(bundle: Path, shards: list[Shard], listings: Path | None,
-                  progress: Callable[[int, int], None] | None = None) -> list[PagefindRun]:
+                  progress: Callable[[int, int], None] | None = None,
+                  cancel: threading.Event | None = None) -> list[PagefindRun]:
     """Index the shards, as many at once as there are cores; `progress` is told how many of
-    them are done (of how many) at the start and as each is done.
+    them are done (of how many) at the start and as each is done. Once `cancel` is set, no
+    shard is begun and running Pagefind programs are stopped (`SearchIndexCancelled`).
 
     One Pagefind run keeps about one core and a third busy, and its pages are written
     first by this process: two at a time overlap the writing of one shard's pages with the
@@ -805,7 +812,9 @@ def _index_shards(bundle: Path, shards: list[Shard], listings: Path | None,
     counting = threading.Lock()
 
     def index(shard: Shard) -> PagefindRun:
-        run = _place(bundle, bundle / shard.name, lambda fresh: _index_shard(shard, fresh, listings))
+        if cancel is not None and cancel.is_set():
+            raise SearchIndexCancelled("writing the search index was given up")
+        run = _place(bundle, bundle / shard.name, lambda fresh: _index_shard(shard, fresh, listings, cancel))
         if progress is not None:
             with counting:
                 done[0] += 1
@@ -870,7 +879,8 @@ def _place(bundle: Path, target: Path, make: Callable[[Path], T]) -> T:
     return result
 
 
-def _index_shard(shard: Shard, fresh: Path, listings: Path | None) -> PagefindRun:
+def _index_shard(shard: Shard, fresh: Path, listings: Path | None, cancel: threading.Event | None = None
+                 ) -> PagefindRun:
     """Run Pagefind on the records of `shard`, written as pages into a scratch folder; and list
     the records for later builds (`_write_listing`).
 
@@ -879,7 +889,7 @@ def _index_shard(shard: Shard, fresh: Path, listings: Path | None) -> PagefindRu
     """
     source = _scratch_pages(shard, fresh)
     try:
-        run = _pagefind(source, fresh, _chunk_units(shard.count))
+        run = _pagefind(source, fresh, _chunk_units(shard.count), cancel)
     finally:
         _delete(source)
     for name in UNUSED_BUNDLE_FILES:
@@ -947,8 +957,10 @@ def _chunk_units(shards: int) -> int:
     return max(MIN_CHUNK_UNITS, PAGEFIND_CHUNK_UNITS * min(shards, INDEX_CHUNK_SPREAD) // shards)
 
 
-def _pagefind(source: Path, output: Path, chunk_units: int = 0) -> PagefindRun:
-    """Run the Pagefind program on the pages in `source`, writing its bundle to `output`."""
+def _pagefind(source: Path, output: Path, chunk_units: int = 0, cancel: threading.Event | None = None
+              ) -> PagefindRun:
+    """Run the Pagefind program on the pages in `source`, writing its bundle to `output`
+    (stopped, and `SearchIndexCancelled` raised, once `cancel` is set)."""
     command = [str(_binary()), "--site", str(source), "--output-path", str(output), "--silent"]
     # Pagefind also reads its options from PAGEFIND_* variables and from a pagefind.yml in
     # its working folder: neither may change what newsgen builds.
@@ -964,7 +976,7 @@ def _pagefind(source: Path, output: Path, chunk_units: int = 0) -> PagefindRun:
             raise SearchIndexError(f"search is on but the Pagefind program could not be run ({exc}); run "
                                    "`pip install pagefind-bin`, or turn search off with `[search] enabled = false` "
                                    "in site.toml") from None
-        run = _wait(process)
+        run = _wait(process, cancel)
         log.seek(0)
         said = log.read().decode("utf-8", "replace").strip()
     if process.returncode != 0:
@@ -978,7 +990,7 @@ def _pagefind(source: Path, output: Path, chunk_units: int = 0) -> PagefindRun:
     return run
 
 
-def _wait(process: subprocess.Popen) -> PagefindRun:
+def _wait(process: subprocess.Popen, cancel: threading.Event | None = None) -> PagefindRun:
     """Wait for `process`; its own CPU time and peak memory where the system tells them.
 
     The peak is the high-water mark of the program's own memory (VmHWM), read while
@@ -999,6 +1011,8 @@ def _wait(process: subprocess.Popen) -> PagefindRun:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
+            if cancel is not None and cancel.is_set():
+                raise SearchIndexCancelled("writing the search index was given up")
             peak = max(peak, _high_water(status_file))
             time.sleep(interval)
             interval = min(interval * 2, 0.02)

@@ -1088,6 +1088,9 @@ class PreviewServer:
             if self._thread is not None and self._thread.is_alive():
                 self.httpd.shutdown()
             self.httpd.server_close()
+        # A search index still being written (a first build's takes a while) is given up rather
+        # than waited for; the cache is saved saying so, and the next build writes the index.
+        self.preview.builder.give_up_background()
 
     def wait(self) -> None:
         """Block until Ctrl-C."""
