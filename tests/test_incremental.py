@@ -946,6 +946,53 @@ def test_serve_stops_at_once_though_a_first_builds_search_index_is_being_written
     assert server.preview.errors is None  # given up as asked: no error to show
 
 
+def test_a_search_index_left_due_stays_due_under_another_configuration(tmp_path):
+    site, config = edited_site(tmp_path)
+    cache = BuildCache.load(config, cache_key(config, False))
+    cache.state["search_due"] = True
+    cache.save(config)
+    other = replace(config, per_page=3)
+    loaded = BuildCache.load_main(other, cache_key(other, False))
+    assert loaded.key != cache.key and loaded.state == {"search_due": True}
+    cache.state.pop("search_due")
+    cache.save(config)
+    assert BuildCache.load_main(other, cache_key(other, False)).state is None
+
+
+@pytest.mark.parametrize("change", ["per_page = 3", "# a comment"])
+def test_an_edit_of_site_toml_gives_up_the_index_being_written_and_the_new_build_writes_it(
+        tmp_path, monkeypatch, change):
+    from newsgen.cli import Console
+    from newsgen.serve import Change, Preview
+    from test_search import visible_index
+
+    site, config = edited_site(tmp_path)
+    toml = site / "site.toml"
+    toml.write_text(toml.read_text("utf-8").replace("[search]\nenabled = false", "[search]\nenabled = true"), "utf-8")
+    shutil.rmtree(site / "public")
+    shutil.rmtree(site / ".newsgen-cache")
+    slow = tmp_path / "slow-pagefind"
+    slow.write_text("#!/bin/sh\nexec sleep 60\n", "utf-8")
+    slow.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(slow))
+    preview = Preview(toml, console=Console(quiet=True))
+    try:
+        preview.first_build()
+        monkeypatch.delenv("PAGEFIND_BINARY_PATH")  # the next runs are Pagefind's own
+        edited = toml.read_text("utf-8").replace("per_page = 2", change)
+        toml.write_text(edited if change != "# a comment" else edited + "\n# a comment\n", "utf-8")
+        started = time.monotonic()
+        preview.rebuild([Change(toml.resolve())])
+        assert time.monotonic() - started < 10  # not the 60 s of the slow run
+        assert preview.errors is None
+        preview.builder.wait()
+    finally:
+        preview.builder.close()
+    cold = site / "cold"
+    build(load_config(toml), output=cold, use_cache=False)
+    assert visible_index(site / "public") == visible_index(cold)
+
+
 @pytest.mark.parametrize("fails_after_the_build", [False, True])
 def test_serve_tells_of_a_search_index_that_failed_in_the_background(tmp_path, monkeypatch, fails_after_the_build):
     import threading

@@ -280,9 +280,11 @@ class BuildCache:
                 return None
             # Another configuration, whose reading of items is the same: the records (in their
             # files) still serve, and what the output holds is still what it holds; what the
-            # pages showed and the state of the last build are of the other configuration.
+            # pages showed and the state of the last build are of the other configuration, but
+            # for a search index left unwritten (see `SiteBuilder.give_up_background`).
+            due = {"search_due": True} if (cache.state or {}).get("search_due") else None
             cache = cls(key=key, files=cache.files, output=cache.output, marker=cache.marker,
-                        scanned_ns=cache.scanned_ns, _loaded=set())
+                        scanned_ns=cache.scanned_ns, state=due, _loaded=set())
         return cache
 
     def load_edit_index(self, config: SiteConfig):

@@ -428,6 +428,9 @@ class Preview:
             self.config = config
             # The next builder reads the cache the last one may still be saving (records are
             # kept across configurations): that save finishes first, and the last one lets go.
+            # A search index it is still writing is given up, not waited for (a first build's
+            # takes a while): the cache says it is due, and the next build writes it.
+            self.builder.give_up_background()
             self.builder.close()
             self.builder = SiteBuilder(config, drafts=self.drafts, on_deferred_error=self._deferred_failed,
                                        on_index_written=self._index_written)
