@@ -638,6 +638,27 @@ def edit_body(path: Path, text: str, at_start: bool = False) -> None:
     path.write_text(head + "---\n" + (text + "\n\n" + body if at_start else body + "\n" + text + "\n"), "utf-8")
 
 
+def uncached_search_site(tmp_path: Path) -> Path:
+    """`edited_site` with search on in its site.toml, no output and no cache: serve's first build
+    is a full one, whose search index follows in the background."""
+    site, _ = edited_site(tmp_path)
+    toml = site / "site.toml"
+    toml.write_text(toml.read_text("utf-8").replace("[search]\nenabled = false", "[search]\nenabled = true"), "utf-8")
+    shutil.rmtree(site / "public")
+    shutil.rmtree(site / ".newsgen-cache")
+    return site
+
+
+def slow_pagefind(tmp_path: Path, monkeypatch, record_pids: bool = False) -> Path:
+    """A Pagefind that takes its time (a minute), as on a large archive; with `record_pids`, each
+    run writes its process id into the file returned."""
+    slow = tmp_path / "slow-pagefind"
+    slow.write_text("#!/bin/sh\n" + ('echo $$ >> "$0.pids"\n' if record_pids else "") + "exec sleep 60\n", "utf-8")
+    slow.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(slow))
+    return tmp_path / "slow-pagefind.pids"
+
+
 @pytest.mark.parametrize("feed_items, in_feeds", [(20, True), (3, False)])
 def test_an_edit_past_the_words_counted_remakes_only_the_items_page_and_its_feeds(tmp_path, feed_items, in_feeds):
     site, config = edited_site(tmp_path)
@@ -865,11 +886,7 @@ def test_serve_shows_a_full_builds_pages_before_writing_its_search_index(tmp_pat
 def test_serve_says_the_search_index_follows_and_when_it_is_written(tmp_path):
     from newsgen.serve import Preview
 
-    site, config = edited_site(tmp_path)
-    text = (site / "site.toml").read_text("utf-8").replace("[search]\nenabled = false", "[search]\nenabled = true")
-    (site / "site.toml").write_text(text, "utf-8")
-    shutil.rmtree(site / "public")
-    shutil.rmtree(site / ".newsgen-cache")
+    site = uncached_search_site(tmp_path)
     said = []
     console = type("Recorder", (), {"info": lambda self, text: said.append(text), "error": said.append,
                                     "warning": lambda self, problem: None, "debug": lambda self, text: None})()
@@ -897,23 +914,19 @@ def test_a_stopping_serve_gives_up_its_search_index_and_the_next_build_writes_it
     shutil.rmtree(site / ".newsgen-cache")
     cold = site / "cold"
     build(config, output=cold, use_cache=False)
-    # A Pagefind that takes its time, as on a large archive.
-    slow = tmp_path / "slow-pagefind"
-    slow.write_text("#!/bin/sh\necho $$ >> \"$0.pids\"\nexec sleep 60\n", "utf-8")
-    slow.chmod(0o755)
-    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(slow))
+    pids = slow_pagefind(tmp_path, monkeypatch, record_pids=True)
     builder = SiteBuilder(config)
     report = builder.build()
     assert report.index_later
     deadline = time.monotonic() + 10
-    while not (tmp_path / "slow-pagefind.pids").exists():
+    while not pids.exists():
         assert time.monotonic() < deadline
         time.sleep(0.01)
     started = time.monotonic()
     builder.give_up_background()
     builder.close()
     assert time.monotonic() - started < 5
-    for pid in (tmp_path / "slow-pagefind.pids").read_text().split():
+    for pid in pids.read_text().split():
         with pytest.raises(ProcessLookupError):
             os.kill(int(pid), 0)  # stopped, not left running
     monkeypatch.delenv("PAGEFIND_BINARY_PATH")
@@ -927,15 +940,8 @@ def test_serve_stops_at_once_though_a_first_builds_search_index_is_being_written
     from newsgen.cli import Console
     from newsgen.serve import PreviewServer
 
-    site, config = edited_site(tmp_path)
-    text = (site / "site.toml").read_text("utf-8").replace("[search]\nenabled = false", "[search]\nenabled = true")
-    (site / "site.toml").write_text(text, "utf-8")
-    shutil.rmtree(site / "public")
-    shutil.rmtree(site / ".newsgen-cache")
-    slow = tmp_path / "slow-pagefind"
-    slow.write_text("#!/bin/sh\nexec sleep 60\n", "utf-8")
-    slow.chmod(0o755)
-    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(slow))
+    site = uncached_search_site(tmp_path)
+    slow_pagefind(tmp_path, monkeypatch)
     server = PreviewServer(site / "site.toml", host="127.0.0.1", port=0, console=Console(quiet=True))
     server.start()
     assert (site / "public" / "index.html").is_file()
@@ -966,15 +972,9 @@ def test_an_edit_of_site_toml_gives_up_the_index_being_written_and_the_new_build
     from newsgen.serve import Change, Preview
     from test_search import visible_index
 
-    site, config = edited_site(tmp_path)
+    site = uncached_search_site(tmp_path)
     toml = site / "site.toml"
-    toml.write_text(toml.read_text("utf-8").replace("[search]\nenabled = false", "[search]\nenabled = true"), "utf-8")
-    shutil.rmtree(site / "public")
-    shutil.rmtree(site / ".newsgen-cache")
-    slow = tmp_path / "slow-pagefind"
-    slow.write_text("#!/bin/sh\nexec sleep 60\n", "utf-8")
-    slow.chmod(0o755)
-    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(slow))
+    slow_pagefind(tmp_path, monkeypatch)
     preview = Preview(toml, console=Console(quiet=True))
     try:
         preview.first_build()
@@ -1002,11 +1002,7 @@ def test_serve_tells_of_a_search_index_that_failed_in_the_background(tmp_path, m
     from newsgen.search import SearchIndexError
     from newsgen.serve import Preview
 
-    site, config = edited_site(tmp_path)
-    text = (site / "site.toml").read_text("utf-8").replace("[search]\nenabled = false", "[search]\nenabled = true")
-    (site / "site.toml").write_text(text, "utf-8")
-    shutil.rmtree(site / "public")
-    shutil.rmtree(site / ".newsgen-cache")
+    site = uncached_search_site(tmp_path)
 
     built = threading.Event()
 
