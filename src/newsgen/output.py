@@ -19,6 +19,7 @@ import hashlib
 import os
 import shutil
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from functools import reduce
 from operator import xor
 from pathlib import Path
@@ -176,34 +177,28 @@ class StagedOutput:
         self._carried.append(name)
 
     def commit(self) -> None:
+        """Swap the stage in; should that fail, the previous output is put back as it was."""
         _write_marker(self.stage, self.token)
-        moved = []
+        old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
+        moved: list[str] = []
         try:
             for name in self._carried:
                 if (self.target / name).is_dir() and not os.path.lexists(self.stage / name):
                     os.rename(self.target / name, self.stage / name)
                     moved.append(name)
-            old = None
             if self.target.exists():
-                old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
                 if old.exists():
                     shutil.rmtree(old)
                 os.rename(self.target, old)
-            try:
-                os.rename(self.stage, self.target)
-            except BaseException:
-                if old is not None:
-                    os.rename(old, self.target)
-                raise
+            os.rename(self.stage, self.target)
         except BaseException:
+            if old.exists() and not self.target.exists():
+                os.rename(old, self.target)
             for name in moved:
-                try:
+                with suppress(OSError):  # the error to tell is the one above
                     os.rename(self.stage / name, self.target / name)
-                except OSError:
-                    pass
             raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
 
     def discard(self) -> None:
         shutil.rmtree(self.stage, ignore_errors=True)
