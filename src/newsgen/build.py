@@ -8,6 +8,7 @@ import time
 from contextlib import ExitStack
 from datetime import datetime
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
@@ -112,8 +113,9 @@ def site_file_groups(model: SiteModel, config: SiteConfig, renderer: SiteRendere
 def finish_output(folder: Path, model: SiteModel, config: SiteConfig, previous: Path | None = None,
                   listings: Path | None = None, progress: Callable[[int, int], None] | None = None,
                   cancel: threading.Event | None = None) -> "SearchIndexReport | None":
-    """Work on the complete output before it replaces the previous one (`previous`, whose
-    search index shards are reused where their items did not change). `listings`: what the
+    """Write the search index of the complete output: before it replaces the previous one
+    (`previous`, whose search index shards are reused where their items did not change), or in
+    the output itself. `listings`: what the
     search index's shards hold, kept in the build cache (`BuildCache.search_listings`), or None
     for a build that keeps no cache. `progress`: how many of the shards to index are done, of how many.
     `cancel`: set, the index is given up (`search.SearchIndexCancelled`)."""
@@ -339,7 +341,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
     renderer = SiteRenderer(model, config, templates)
     ranked: list[tuple[dict[str, tuple[str, ...]], bool]] = []
     indexed: list["SearchIndexReport | None"] = []  # what writing the search index did, when this build wrote it
-    later: list[Callable[[], None]] = []  # a full build's search index, for `defer` once the pages are out
+    index_later: Callable[[], object] | None = None  # a full build's search index, deferred once the pages are out
 
     def rank() -> None:
         ranked.append(related_lists(model, cache, config, stale_ok=quick))
@@ -409,7 +411,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
                 # serve shows the pages first. The search index follows in the output, from the
                 # shards of the index it had, which the stage takes along as it is swapped in.
                 staged.carry(_search().BUNDLE)
-                later.append(lambda: finish_output(target, model, config, listings=listings, cancel=cancel))
+                index_later = partial(finish_output, target, model, config, listings=listings, cancel=cancel)
             elif search_index:
                 indexed.append(finish_output(staged.stage, model, config, previous=target, listings=listings,
                                              progress=shards_done))
@@ -442,8 +444,8 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
     if staged is not None:
         changed = sorted(files)
         cache.marker = staged.token
-        if later:
-            defer(later[0])  # given whenever `later` is filled
+        if index_later is not None:
+            defer(index_later)  # given whenever `index_later` is set
     cache.pages = fingerprints
     cache.groups = made
     cache.edit_index = EditIndex.of(model, config, feeds, related_current=not stale, records=cache.records)
@@ -466,11 +468,12 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
         f"{'incremental' if incremental else 'full'} build: rendered {total} of {len(jobs)} pages, "
         f"{len(changed)} files written or removed, in {finished - loaded:.2f} s",
     ] + [index_detail(index) for index in indexed if index is not None] + \
-        (["the search index is being written in the background"] if later else [])
+        (["the search index is being written in the background"] if index_later is not None else [])
     return BuildReport(
         items=len(model.articles), pages=pages, topics=len(model.topics), undated=len(model.undated),
         files=len(files), seconds=finished - started, warnings=diagnostics.warnings,
-        changed=changed, rendered=total, details=details, related_stale=stale, index_later=bool(later),
+        changed=changed, rendered=total, details=details, related_stale=stale,
+        index_later=index_later is not None,
     )
 
 

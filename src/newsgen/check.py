@@ -336,10 +336,10 @@ def check_site(config: SiteConfig, *, drafts: bool = False, external: bool = Fal
     diagnostics = Diagnostics()
     # The items are read once: the build below takes the records read here (from files that
     # did not change since, which it checks), in a cache of its own that is never saved.
-    records = BuildCache(key=cache_key(config, drafts))
-    records.scanned_ns = time.time_ns()
+    cache = BuildCache(key=cache_key(config, drafts))
+    cache.scanned_ns = time.time_ns()
     try:
-        model = load_site(config, diagnostics, drafts=drafts, records=records.records)
+        model = load_site(config, diagnostics, drafts=drafts, records=cache.records)
     except BuildFailed as failed:
         for problem in failed.problems:
             report.add("content", problem.severity, problem.path, problem.line, problem.message)
@@ -362,7 +362,7 @@ def check_site(config: SiteConfig, *, drafts: bool = False, external: bool = Fal
     with tempfile.TemporaryDirectory(prefix="newsgen-check-") as temporary:
         folder = Path(temporary) / "public"
         try:
-            build(config, drafts=drafts, output=folder, cache=records, use_cache=False, build_time=now,
+            build(config, drafts=drafts, output=folder, cache=cache, use_cache=False, build_time=now,
                   search_index=False)  # what is checked is the pages; the index costs most of a build
         except NewsgenError as exc:
             report.add("content", "error", exc.path or "", exc.line, f"the build failed: {exc.message}")

@@ -11,6 +11,7 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from math import ceil
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -139,10 +140,8 @@ class Renderer:
         # list.html writes the theme's card out in its loop rather than including it per card;
         # a site's own partials/article_card.html is included instead.
         self.env.globals["theme_article_card"] = self.from_theme("partials/article_card.html")
-        locale, digits, tz = config.date_locale, config.digits, config.tz
-
-        def local(value):
-            return on_site_calendar(value, tz)
+        locale, digits = config.date_locale, config.digits
+        local = partial(on_site_calendar, tz=config.tz)  # dates on the day the site files them
 
         # An item's date shows on its own page and on every list and page of related items that
         # shows it: formatted once per build, not at each showing.

@@ -808,17 +808,18 @@ def _index_shards(bundle: Path, shards: list[Shard], listings: Path | None,
     first by this process: two at a time overlap the writing of one shard's pages with the
     indexing of another's, and fill both cores of a small machine.
     """
-    done = [0]
+    done = 0
     counting = threading.Lock()
 
     def index(shard: Shard) -> PagefindRun:
+        nonlocal done
         if cancel is not None and cancel.is_set():
             raise SearchIndexCancelled("writing the search index was given up")
         run = _place(bundle, bundle / shard.name, lambda fresh: _index_shard(shard, fresh, listings, cancel))
         if progress is not None:
             with counting:
-                done[0] += 1
-                progress(done[0], len(shards))
+                done += 1
+                progress(done, len(shards))
         return run
 
     if progress is not None and shards:

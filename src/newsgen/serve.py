@@ -370,8 +370,7 @@ class Preview:
         self.drafts = drafts
         self.console = console or _SilentConsole()
         self.config: SiteConfig = load_config(self.config_arg)
-        self.builder = SiteBuilder(self.config, drafts=drafts, on_deferred_error=self._deferred_failed,
-                                   on_index_written=self._index_written)
+        self.builder = self._new_builder(self.config)
         self.hub = EventHub()
         self.server_id = uuid.uuid4().hex[:12]
         self.generation = 0             # successful builds so far
@@ -386,6 +385,11 @@ class Preview:
         self.watcher: SourceWatcher | None = None
 
     # -- building --------------------------------------------------------------------
+
+    def _new_builder(self, config: SiteConfig) -> SiteBuilder:
+        """A builder for `config` that tells this preview of its background work."""
+        return SiteBuilder(config, drafts=self.drafts, on_deferred_error=self._deferred_failed,
+                           on_index_written=self._index_written)
 
     def first_build(self) -> None:
         """The build at start-up; a failure is shown, not raised: the preview still starts."""
@@ -432,8 +436,7 @@ class Preview:
             # takes a while): the cache says it is due, and the next build writes it.
             self.builder.give_up_background()
             self.builder.close()
-            self.builder = SiteBuilder(config, drafts=self.drafts, on_deferred_error=self._deferred_failed,
-                                       on_index_written=self._index_written)
+            self.builder = self._new_builder(config)
         if self.watcher is not None:
             changes = changes + self.watcher.refresh()
         css_only = not reconfigure and self._css_only(changes)
@@ -480,8 +483,7 @@ class Preview:
         for warning in new_warnings:
             self.console.warning(warning)
         if first:
-            later = "; the search index is being written in the background" if getattr(report, "index_later", False) \
-                else ""
+            later = "; the search index is being written in the background" if report.index_later else ""
             self._say(f"built {report.items} items, {report.pages} pages in {seconds:.2f} s{later}")
         else:
             detail = "" if changed is None else f", {len(changed)} file{'s' if len(changed) != 1 else ''} changed"
