@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from unittest import mock
 
+import pytest
 from bs4 import BeautifulSoup
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -313,3 +314,27 @@ def test_ranking_again_ranks_only_what_an_edit_reaches(monkeypatch):
     again = related.rank(documents, paths, words, titles, topics, limit=3, previous=again)
     assert ranked == [[r for r in range(24) if order[r] < 12]]
     assert again.found == related.rank(documents, paths, words, titles, topics, limit=3).found
+
+
+@pytest.mark.parametrize("with_where", [False, True])
+def test_occurrences_counted_a_block_at_a_time_are_bincount(monkeypatch, with_where):
+    import numpy as np
+
+    monkeypatch.setattr(related, "_BLOCK_ENTRIES", 7)  # many blocks, the last one short
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 40, 1000).astype(np.int32)
+    where = rng.random(1000) < 0.6 if with_where else None
+    expected = np.bincount(values[where] if with_where else values, minlength=50)
+    found = related._occurrences(values, 50, where)
+    assert found.tolist() == expected.tolist()
+
+
+def test_term_vectors_are_the_same_from_counts_kept_packed_or_counted_here():
+    # Packed counts (`TermCounts`, as the cache keeps them) are read as they are, unsigned, without
+    # a copy; counts given as mappings are read one by one. The vectors must not tell them apart.
+    articles = [terms_of(*story(key, n, random.Random(n))) for n in range(12) for key in STORIES]
+    packed = top_vectors([terms.TermCounts.pack(counts) for counts in articles])
+    plain = top_vectors([dict(counts) for counts in articles])
+    assert packed.terms == plain.terms
+    for name in ("indptr", "indices", "data"):
+        assert getattr(packed.matrix, name).tolist() == getattr(plain.matrix, name).tolist()

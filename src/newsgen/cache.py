@@ -206,12 +206,12 @@ class BuildCache:
 
     def load_records(self, config: SiteConfig) -> None:
         """Add the records to a cache that `load_main` read."""
-        with _unpickling():
-            self._load_records(config, set(range(SHARDS)) - self._loaded)
         # The records live as long as the build, or the serve session: frozen, they are left
-        # out of the collector's full passes (at 10,000 items, four passes of some 50 ms each).
+        # out of the collector's full passes (at 10,000 items, four passes of some 50 ms each),
+        # and out of the pass of the youngest objects that would follow the unpickling (0.03 s).
         # Unpickling made no garbage worth a pass of its own to find first.
-        gc.freeze()
+        with _unpickling(freeze=True):
+            self._load_records(config, set(range(SHARDS)) - self._loaded)
 
     def load_shards(self, config: SiteConfig, names: Iterable[str]) -> None:
         """Add the records of the shards that hold the named files (and of their neighbours in
@@ -442,14 +442,17 @@ class BuildCache:
 
 
 @contextmanager
-def _unpickling():
+def _unpickling(freeze: bool = False):
     """Unpickling makes many objects and no garbage: the collector, which would go over
-    them again and again as they are made, waits until it is done."""
+    them again and again as they are made, waits until it is done. With `freeze`, every object
+    is then left out of its passes (`gc.freeze`), before it may run again."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if freeze:
+            gc.freeze()
         if enabled:
             gc.enable()
 

@@ -250,7 +250,7 @@ class Vocabulary:
         known = known if known is not None else [None] * len(documents)
         ids = np.frombuffer(b"".join([packed if packed is not None else self.ids_of(document)
                                       for document, packed in zip(documents, known)]), np.int32)
-        self.in_use = int(np.count_nonzero(np.bincount(ids, minlength=len(self.terms))))
+        self.in_use = int(np.count_nonzero(_occurrences(ids, len(self.terms))))
         return ids, _all_counts(documents, len(ids))
 
     def columns(self) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -264,10 +264,20 @@ class Vocabulary:
         return self._columns
 
 
+def _occurrences(values: np.ndarray, size: int, where: np.ndarray | None = None) -> np.ndarray:
+    """`np.bincount(values[where], minlength=size)` a block at a time: for the whole array at once,
+    bincount makes a copy of it as 64-bit integers (11 MiB for the term entries of 10,000 items)."""
+    found = np.zeros(size, np.int64)
+    for start in range(0, len(values), _BLOCK_ENTRIES):
+        block = values[start:start + _BLOCK_ENTRIES]
+        found += np.bincount(block if where is None else block[where[start:start + _BLOCK_ENTRIES]], minlength=size)
+    return found
+
+
 def _all_counts(documents: Sequence[Mapping[str, int]], total: int) -> np.ndarray:
     """The counts of all documents, one document after another (`total` of them)."""
     if all(type(document) is TermCounts for document in documents):  # their counts are packed already
-        return np.frombuffer(b"".join(document.counts for document in documents), np.uint32).astype(np.int32)
+        return np.frombuffer(b"".join(document.counts for document in documents), np.uint32)  # read-only: not copied
     return np.fromiter(chain.from_iterable(document.values() for document in documents), np.int32, total)
 
 
@@ -303,8 +313,8 @@ def top_vectors(documents: Sequence[Mapping[str, int]], limit: int = TOP_TERMS,
     ids, counts = vocabulary.entries(documents, known)
     column_of_id, terms = vocabulary.columns()
     columns = column_of_id[ids]
-    present = counts > 0  # a term counted 0 times is not in the document
-    frequency = np.bincount(columns if present.all() else columns[present], minlength=len(terms))
+    del ids  # 4 bytes an entry: 5 MiB at 10,000 items
+    frequency = _occurrences(columns, len(terms), counts > 0)  # a term counted 0 times is not in the document
     sizes = np.fromiter(map(len, documents), np.int64, total)
     counted = SparseRows(np.concatenate(([0], np.cumsum(sizes))), columns, counts, len(terms))
     parts = [(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0))]
