@@ -1363,3 +1363,42 @@ def test_items_are_read_with_the_reading_settings_alone():
     for path in items[:40]:
         job = (path, path.read_bytes())
         assert parse_item(job, config.reading()) == parse_item(job, config)
+
+
+def test_serve_gives_freed_memory_back_after_each_build_and_when_closed(tmp_path, monkeypatch):
+    import newsgen.build as build_module
+
+    trims = []
+    monkeypatch.setattr(build_module, "_malloc_trim", lambda: trims.append)
+    site = write_site(tmp_path, {"a.md": item_text("خبر", "نص", "[اقتصاد]")})
+    builder = SiteBuilder(load_config(site / "site.toml"))
+    builder.build()
+    builder.wait()
+    assert trims == [0]
+    (site / "items" / "a.md").write_text(item_text("خبر", "نص", "[رياضة]"), "utf-8")
+    builder.build()
+    builder.wait()
+    assert trims == [0, 0]
+    builder.close()
+    assert trims == [0, 0, 0]
+
+
+def test_giving_freed_memory_back_is_a_no_op_where_the_c_library_has_no_such_call(monkeypatch):
+    import ctypes
+
+    import newsgen.build as build_module
+
+    class NoTrim:
+        def __init__(self, name):
+            pass
+
+        def __getattr__(self, name):
+            raise AttributeError(name)
+
+    build_module._malloc_trim.cache_clear()
+    monkeypatch.setattr(ctypes, "CDLL", NoTrim)
+    try:
+        assert build_module._malloc_trim() is None
+        build_module.return_freed_memory()
+    finally:
+        build_module._malloc_trim.cache_clear()

