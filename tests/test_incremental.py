@@ -1366,10 +1366,10 @@ def test_items_are_read_with_the_reading_settings_alone():
 
 
 def test_serve_gives_freed_memory_back_after_each_build_and_when_closed(tmp_path, monkeypatch):
-    import newsgen.build as build_module
+    from newsgen import parallel
 
     trims = []
-    monkeypatch.setattr(build_module, "_malloc_trim", lambda: trims.append)
+    monkeypatch.setattr(parallel, "_malloc_trim", lambda: trims.append)
     site = write_site(tmp_path, {"a.md": item_text("خبر", "نص", "[اقتصاد]")})
     builder = SiteBuilder(load_config(site / "site.toml"))
     builder.build()
@@ -1386,7 +1386,7 @@ def test_serve_gives_freed_memory_back_after_each_build_and_when_closed(tmp_path
 def test_giving_freed_memory_back_is_a_no_op_where_the_c_library_has_no_such_call(monkeypatch):
     import ctypes
 
-    import newsgen.build as build_module
+    from newsgen import parallel
 
     class NoTrim:
         def __init__(self, name):
@@ -1395,10 +1395,10 @@ def test_giving_freed_memory_back_is_a_no_op_where_the_c_library_has_no_such_cal
         def __getattr__(self, name):
             raise AttributeError(name)
 
-    build_module._malloc_trim.cache_clear()
+    parallel._malloc_trim.cache_clear()
     monkeypatch.setattr(ctypes, "CDLL", NoTrim)
     try:
-        assert build_module._malloc_trim() is None
-        build_module.return_freed_memory()
+        assert parallel._malloc_trim() is None
+        parallel.return_freed_memory()
     finally:
-        build_module._malloc_trim.cache_clear()
+        parallel._malloc_trim.cache_clear()

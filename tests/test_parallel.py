@@ -211,3 +211,14 @@ def test_the_pages_with_and_without_related_items_are_all_the_pages_once(tmp_pat
     assert sorted(articles + others) == sorted(every)
     assert {job.kind for job in renderer.jobs(others=False)} == {"article"}
     assert "article" not in {job.kind for job in renderer.jobs(articles=False)}
+
+
+def test_free_memory_is_given_back_before_children_are_forked_and_not_for_work_done_here(monkeypatch):
+    from newsgen import parallel
+
+    trims = []
+    monkeypatch.setattr(parallel, "_malloc_trim", lambda: trims.append)
+    map_forked(_square, list(range(5)), workers=1)
+    assert trims == []  # nothing forked
+    map_forked(_square, list(range(20)), workers=2)
+    assert trims == [0]

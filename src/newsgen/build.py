@@ -8,7 +8,7 @@ import time
 from contextlib import ExitStack
 from datetime import datetime
 from dataclasses import dataclass, field, replace
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
@@ -21,7 +21,7 @@ from .model import Article, SiteModel
 from .cache import BuildCache, RecordEntry, TemplateCode, code_digest, config_digest, digest, tree_digest
 from .edits import EditedFiles, EditIndex, edited_build, item_file, placed_articles
 from .output import SpooledPages, StagedOutput, content_token, output_token, update_output
-from .parallel import map_forked, worker_count
+from .parallel import map_forked, return_freed_memory, worker_count
 from .render import MORE_ITEMS, THEME, PageJob, Renderer, RenderedFile, SiteRenderer, output_path
 from .site import build_site_model
 
@@ -799,23 +799,3 @@ class SiteBuilder:
         gc.collect()
         return_freed_memory()
 
-
-def return_freed_memory() -> None:
-    """Give the memory that a build freed back to the system (glibc's `malloc_trim`), where
-    there is such a call. Freed in many small pieces, it stays with the process otherwise: in
-    a serve session at 10,000 items, the serving process grew from 225 to 299 MiB between builds
-    over three rounds of edits (body, new item, template, site.toml), and stays within 201-233
-    MiB with this. It takes some 10 ms."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-@lru_cache(maxsize=1)
-def _malloc_trim() -> Callable[[int], int] | None:
-    import ctypes  # only serve asks: `newsgen build` ends its process instead
-
-    try:
-        return ctypes.CDLL(None).malloc_trim
-    except Exception:  # not glibc (macOS, Windows, musl without it): nothing to call
-        return None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import pickle
 import traceback
+from functools import lru_cache
 from typing import Callable, Iterator, Sequence, TypeVar
 
 from .errors import NewsgenError
@@ -63,6 +64,9 @@ def map_forked(work: Callable[[T], R], items: Sequence[T], workers: int,
             meanwhile()
         return [_tick(work(item), progress, done) for done, item in enumerate(items, start=1)]
     import multiprocessing
+    # A child starts with every page this process holds, the free ones in its heap included:
+    # given back first, they are in no child's memory.
+    return_freed_memory()
     context = multiprocessing.get_context("fork")
     taken = context.RawValue("q", 0)  # the index of the next item no process has taken
     lock = context.Lock()
@@ -140,3 +144,24 @@ def _receive(receive, process) -> list:
     if kind == "bug":
         raise RuntimeError(f"a rendering process failed:\n{value}")
     return value
+
+
+def return_freed_memory() -> None:
+    """Give the memory that a build freed back to the system (glibc's `malloc_trim`), where
+    there is such a call. Freed in many small pieces, it stays with the process otherwise: in
+    a serve session at 10,000 items, the serving process grew from 225 to 299 MiB between builds
+    over three rounds of edits (body, new item, template, site.toml), and stays within 201-233
+    MiB with this. It takes some 10 ms."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], int] | None:
+    import ctypes  # only builds that fork or serve ask
+
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except Exception:  # not glibc (macOS, Windows, musl without it): nothing to call
+        return None
