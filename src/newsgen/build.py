@@ -368,11 +368,14 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
             early = render_pages(first, write, shown, workers, meanwhile=rank)
         related, stale = ranked[0]
         renderer.related = related
-        jobs = list(renderer.jobs()) if incremental else first + list(renderer.jobs(others=False))
-        prints = Fingerprints.of(model, config, jobs, cache)
+        if incremental:
+            pending: list[PageJob] = []
+            prints = Fingerprints.of(model, config, renderer.jobs(), cache, changed=pending)
+        else:
+            jobs = first + list(renderer.jobs(others=False))
+            prints = Fingerprints.of(model, config, jobs, cache)
+            pending = jobs[len(first):]  # the items' pages, the rest being rendered
         fingerprints = prints.pages
-        pending = [job for job in jobs if not _unchanged(job, fingerprints, cache)] if incremental \
-            else jobs[len(first):]  # the items' pages, the rest being rendered
         if save_records:
             cache.open_changed_bodies()  # make_others saves them while forked processes render pages
         feeds = feed_lists(model, config)
@@ -465,7 +468,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
     details = [
         f"read {len(cache.records)} item files ({parsed} parsed, {len(cache.records) - parsed} from the cache) "
         f"in {loaded - started:.2f} s",
-        f"{'incremental' if incremental else 'full'} build: rendered {total} of {len(jobs)} pages, "
+        f"{'incremental' if incremental else 'full'} build: rendered {total} of {len(fingerprints)} pages, "
         f"{len(changed)} files written or removed, in {finished - loaded:.2f} s",
     ] + [index_detail(index) for index in indexed if index is not None] + \
         (["the search index is being written in the background"] if index_later is not None else [])
@@ -487,16 +490,24 @@ class Fingerprints:
     templates: str = ""
 
     @classmethod
-    def of(cls, model: SiteModel, config: SiteConfig, jobs: list[PageJob], cache: BuildCache) -> "Fingerprints":
+    def of(cls, model: SiteModel, config: SiteConfig, jobs: Iterable[PageJob], cache: BuildCache,
+           changed: list[PageJob] | None = None) -> "Fingerprints":
+        """With `changed`, the jobs whose pages are not what the cache says the output holds are
+        added to it, and the others let go as they are summed up: an incremental build at 10,000
+        items held 7 MiB of jobs it did not render until it had made every page's digest."""
         templates = tree_digest(template_folders(config))
         site = digest(templates, repr([(t.key, t.name) for t in model.topics]),
                       repr([(p.slug, p.title) for p in model.pages]))
         content = {entry.article.path: entry.content for entry in cache.records.values() if entry.article}
         articles = {a.slug: digest(content[a.path], a.slug, repr(a.topic_keys), str(a.topics_inferred))
                     for a in model.articles}
-        pages = {output_path(job.url): digest(site, job.kind, job.url, repr(job.extra),
-                                              *(articles[slug] for slug in job.slugs))
-                 for job in jobs}
+        pages: dict[str, str] = {}
+        made, output = cache.pages, cache.files
+        for job in jobs:
+            path = output_path(job.url)
+            pages[path] = page = digest(site, job.kind, job.url, repr(job.extra), *(articles[slug] for slug in job.slugs))
+            if changed is not None and (made.get(path) != page or path not in output):
+                changed.append(job)
         return cls(site, articles, pages, templates)
 
 
@@ -611,11 +622,6 @@ def _ranked_digest(entry: RecordEntry) -> str:
 
 def template_folders(config: SiteConfig) -> list[Path]:
     return [d for d in (config.templates_dir, THEME / "templates") if d is not None]
-
-
-def _unchanged(job: PageJob, fingerprints: dict[str, str], cache: BuildCache) -> bool:
-    path = output_path(job.url)
-    return cache.pages.get(path) == fingerprints[path] and path in cache.files
 
 
 def asset_sources(config: SiteConfig) -> dict[str, Path]:
