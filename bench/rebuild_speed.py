@@ -242,9 +242,14 @@ def table(result: dict) -> str:
         else:
             lines.append(f"| {names[kind]} | {wall:.2f} | {wall / cold['wall']:.3f} | {median(runs, 'cpu'):.2f} | "
                          f"{median(runs, 'rss_mib'):.0f} |")
-    if serve:  # a process's peak only grows: the session's, once
-        peak = max(run["rss_mib"] for runs in result["timings"].values() for run in runs)
-        lines += ["", f"Peak RSS of the session (the serving process or a worker it forked): {peak:.0f} MiB"]
+    if serve:  # a process's peak only grows: the session's, once, with the save that first reached it
+        saves = [("the first build", cold)] + [(f"«{names[kind]}», turn {turn + 1}", runs[turn])
+                                               for turn in range(len(result["timings"]["nothing"]))
+                                               for kind, runs in result["timings"].items()]
+        peak = max(run["rss_mib"] for _, run in saves)
+        reached = next(label for label, run in saves if run["rss_mib"] >= peak)
+        lines += ["", f"Peak RSS of the session (the serving process or a worker it forked): {peak:.0f} MiB, "
+                      f"first reached by {reached}"]
     return "\n".join(lines)
 
 
