@@ -68,6 +68,12 @@ edits = st.lists(st.one_of(
 ), min_size=1, max_size=6)
 
 
+def examples(default: int) -> int:
+    """How many edit sequences a property test tries: `default`, or $NEWSGEN_PROPERTY_EXAMPLES
+    for a long run (`NEWSGEN_PROPERTY_EXAMPLES=600 scripts/test tests/test_incremental.py -k equal`)."""
+    return int(os.environ.get("NEWSGEN_PROPERTY_EXAMPLES") or default)
+
+
 def item_text(title: str, body: str, topics: str | None = None, date: str | None = None) -> str:
     lines = ["---", f"title: {title}"]
     if topics:
@@ -127,14 +133,28 @@ def apply(site: Path, edit: tuple) -> None:
         (site / "site.toml").write_text(text.replace("Asia/Amman", zone) if zone else text, "utf-8")
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(edits)
-def test_incremental_output_equals_cold_output(tmp_path_factory, sequence):
-    site = write_site(tmp_path_factory.mktemp("inc"), {
+def starting_site(tmp_path: Path, search: bool = False) -> Path:
+    """Three items, one undated and one with topics, for the property tests to edit."""
+    config = CONFIG.format(digits="western")
+    return write_site(tmp_path, {
         "a.md": item_text("خبر أول", "البنك المركزي يرفع الفائدة", date="2024-01-01"),
         "b.md": item_text("خبر ثان", "مباراة المنتخب", "[sport]", "2024-02-01"),
         "c.md": item_text("خبر مكرر", "سوق المدينة"),
-    }, config=CONFIG.format(digits="western"))
+    }, config=with_search(config) if search else config)
+
+
+def with_search(config: str) -> str:
+    return config.replace("[search]\nenabled = false", "[search]\nenabled = true")
+
+
+@pytest.mark.parametrize("quick", [False, True])
+@settings(max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits)
+def test_incremental_output_equals_cold_output(tmp_path_factory, quick, sequence):
+    """serve's builder after each edit; with `quick`, as serve builds on a save: keeping the
+    related items of before when the words they are ranked by changed, then once more when that
+    build says they are out of date."""
+    site = starting_site(tmp_path_factory.mktemp("inc"))
     builder = SiteBuilder(load_config(site / "site.toml"))
     builder.build()
     for edit in sequence:
@@ -143,7 +163,9 @@ def test_incremental_output_equals_cold_output(tmp_path_factory, sequence):
         if config != builder.config:  # as serve does
             builder.close()
             builder = SiteBuilder(config)
-        builder.build()
+        if builder.build(quick=quick).related_stale:
+            builder.build()
+        builder.wait()
         cold = site / "cold"
         shutil.rmtree(cold, ignore_errors=True)
         build(config, output=cold, use_cache=False)
@@ -599,16 +621,38 @@ def test_a_cache_file_is_replaced_whole_or_not_at_all(tmp_path):
     assert path.read_bytes() == b"after" and [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(6), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits)
+def test_builds_with_search_on_equal_cold_builds_index_included(tmp_path_factory, sequence):
+    """Builds from the cache on disk with the search index: the pages byte for byte, and the index
+    as the search page sees it (shards indexed again, kept, or overlaid by the recent edits)."""
+    from test_search import visible_index
+
+    site = starting_site(tmp_path_factory.mktemp("searched"), search=True)
+    build(load_config(site / "site.toml"))
+    manifest = "pagefind/newsgen-shards.json"
+    for edit in sequence:
+        apply(site, edit)
+        toml = site / "site.toml"
+        toml.write_text(with_search(toml.read_text("utf-8")), "utf-8")  # an edit of the configuration turns it off
+        config = load_config(toml)
+        build(config)
+        cold = site / "cold"
+        shutil.rmtree(cold, ignore_errors=True)
+        build(config, output=cold, use_cache=False)
+        assert without_index(snapshot(site / "public")) == without_index(snapshot(cold)), edit
+        assert (site / "public" / manifest).exists() == (cold / manifest).exists(), edit
+        if (cold / manifest).exists():  # an archive without items has no index: its search page says so
+            assert visible_index(site / "public") == visible_index(cold), edit
+
+
+@settings(max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits)
 def test_builds_from_the_cache_on_disk_equal_cold_builds(tmp_path_factory, sequence):
-    """As the property above, each build a new process's: from the cache on disk, so that edits of
-    bodies alone take the shortcut (`edits.edited_build`) and the others the ordinary way."""
-    site = write_site(tmp_path_factory.mktemp("disk"), {
-        "a.md": item_text("خبر أول", "البنك المركزي يرفع الفائدة", date="2024-01-01"),
-        "b.md": item_text("خبر ثان", "مباراة المنتخب", "[sport]", "2024-02-01"),
-        "c.md": item_text("خبر مكرر", "سوق المدينة"),
-    }, config=CONFIG.format(digits="western"))
+    """As `test_incremental_output_equals_cold_output`, each build a new process's: from the cache
+    on disk, so that edits of bodies alone take the shortcut (`edits.edited_build`) and the others
+    the ordinary way."""
+    site = starting_site(tmp_path_factory.mktemp("disk"))
     build(load_config(site / "site.toml"))
     for edit in sequence:
         apply(site, edit)
@@ -643,7 +687,7 @@ def uncached_search_site(tmp_path: Path) -> Path:
     is a full one, whose search index follows in the background."""
     site, _ = edited_site(tmp_path)
     toml = site / "site.toml"
-    toml.write_text(toml.read_text("utf-8").replace("[search]\nenabled = false", "[search]\nenabled = true"), "utf-8")
+    toml.write_text(with_search(toml.read_text("utf-8")), "utf-8")
     shutil.rmtree(site / "public")
     shutil.rmtree(site / ".newsgen-cache")
     return site
