@@ -356,15 +356,18 @@ def _loc(url: str, config: SiteConfig) -> str:
     return escape(uri(absolute(url, config)))
 
 
-def _sitemap_entry(url: str, modified: datetime | None, config: SiteConfig) -> str:
+def _sitemap_entry(url: str, modified: datetime | None, config: SiteConfig) -> bytes:
     entry = f"  <url><loc>{_loc(url, config)}</loc>"
     if modified is not None:
         entry += f"<lastmod>{modified.date().isoformat()}</lastmod>"
-    return entry + "</url>"
+    return (entry + "</url>").encode("utf-8")
 
 
-def _document(opening: str, lines: list[str], closing: str) -> bytes:
-    return ("\n".join(['<?xml version="1.0" encoding="utf-8"?>', opening, *lines, closing]) + "\n").encode("utf-8")
+def _document(opening: str, lines: list[bytes], closing: str) -> bytes:
+    """The XML file of `lines`, each already UTF-8: a sitemap of 10,000 items is 3.6 MiB, which
+    made as text, joined, ended and encoded was held three times over at once."""
+    return b"\n".join([b'<?xml version="1.0" encoding="utf-8"?>', opening.encode("utf-8"), *lines,
+                       closing.encode("utf-8"), b""])
 
 
 def _index(path: str, parts: list[tuple[str, datetime | None]], config: SiteConfig) -> RenderedFile:
@@ -373,18 +376,18 @@ def _index(path: str, parts: list[tuple[str, datetime | None]], config: SiteConf
         entry = f"  <sitemap><loc>{_loc(part, config)}</loc>"
         if modified is not None:
             entry += f"<lastmod>{modified.date().isoformat()}</lastmod>"
-        lines.append(entry + "</sitemap>")
+        lines.append((entry + "</sitemap>").encode("utf-8"))
     return RenderedFile(path, _document('<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
                                         lines, "</sitemapindex>"))
 
 
-def _chunks(entries: list[tuple[str, datetime | None]], max_urls: int, max_bytes: int):
-    """Split entries (text, date) into runs that respect both limits of one sitemap file."""
+def _chunks(entries: list[tuple[bytes, datetime | None]], max_urls: int, max_bytes: int):
+    """Split entries (UTF-8 line, date) into runs that respect both limits of one sitemap file."""
     overhead = 200  # the XML declaration, the opening and the closing tag
-    chunk: list[tuple[str, datetime | None]] = []
+    chunk: list[tuple[bytes, datetime | None]] = []
     size = overhead
     for text, modified in entries:
-        length = len(text.encode("utf-8")) + 1
+        length = len(text) + 1
         if chunk and (len(chunk) >= max_urls or size + length > max_bytes):
             yield chunk
             chunk, size = [], overhead
@@ -393,7 +396,7 @@ def _chunks(entries: list[tuple[str, datetime | None]], max_urls: int, max_bytes
     yield chunk
 
 
-def _latest(chunk: list[tuple[str, datetime | None]]) -> datetime | None:
+def _latest(chunk: list[tuple[bytes, datetime | None]]) -> datetime | None:
     return max((m for _, m in chunk if m is not None), default=None)
 
 
@@ -490,7 +493,7 @@ def news_sitemaps(model: SiteModel | NewsArchive, config: SiteConfig, build_time
             f"      <news:title>{escape(article.title)}</news:title>",
             "    </news:news>",
             "  </url>",
-        ]))
+        ]).encode("utf-8"))
     chunks = [entries[i:i + max_urls] for i in range(0, len(entries), max_urls)] or [[]]
     if len(chunks) == 1:
         yield RenderedFile("sitemap-news.xml", _document(_NEWS_URLSET, chunks[0], "</urlset>"))
