@@ -804,4 +804,3 @@ class SiteBuilder:
         gc.unfreeze()
         gc.collect()
         return_freed_memory()
-

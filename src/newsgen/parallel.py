@@ -9,6 +9,9 @@ worker sends back only what the build needs of each page: its path and digest,
 and its bytes when they must still be written.
 
 Where fork is not available (or the work is small) everything runs in-process.
+Before forking, the memory this process freed is given back to the system
+(`return_freed_memory`), so that no child starts with it; serve also calls it
+after each build.
 """
 
 from __future__ import annotations
