@@ -231,3 +231,17 @@ def test_plain_relative_links_resolve_as_urljoin_resolves_them(tmp_path_factory,
     page_path = "/".join(page + [file])
     found = _relative_path(page_path, value + fragment)
     assert found is None or found == resolver.joined(page_path, value + fragment)
+
+
+def test_the_links_pages_carry_take_the_shortcut():
+    """The property above holds for a shortcut that takes nothing: the links newsgen's pages carry
+    must be among those it takes, with what `urljoin` gives."""
+    from types import SimpleNamespace
+
+    from newsgen.check import _relative_path, _Resolver
+
+    resolver = _Resolver(Path("out"), SimpleNamespace(base_path="/news/", base_url="https://example.org/news/"))
+    page = "articles/%D8%AE%D8%A8%D8%B1/index.html"
+    for value in ("../../topics/", "../../assets/style.css", "#main", "../../topics/%D8%A7/#x", "./", "../"):
+        found = _relative_path(page, value)
+        assert found is not None and found == resolver.joined(page, value), value

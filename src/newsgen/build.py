@@ -340,7 +340,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
     files: dict[str, str] = {}
     renderer = SiteRenderer(model, config, templates)
     ranked: list[tuple[dict[str, tuple[str, ...]], bool]] = []
-    indexed: list["SearchIndexReport | None"] = []  # what writing the search index did, when this build wrote it
+    indexed: "SearchIndexReport | None" = None  # what writing the search index did, when this build wrote it
     index_later: Callable[[], object] | None = None  # a full build's search index, deferred once the pages are out
 
     def rank() -> None:
@@ -416,14 +416,15 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
                 staged.carry(_search().BUNDLE)
                 index_later = partial(finish_output, target, model, config, listings=listings, cancel=cancel)
             elif search_index:
-                indexed.append(finish_output(staged.stage, model, config, previous=target, listings=listings,
-                                             progress=shards_done))
+                indexed = finish_output(staged.stage, model, config, previous=target, listings=listings,
+                                        progress=shards_done)
         else:
             def finish(folder: Path) -> None:
+                nonlocal indexed
                 if not search_index:
                     return
                 if defer is None:
-                    indexed.append(finish_output(folder, model, config, listings=listings, progress=shards_done))
+                    indexed = finish_output(folder, model, config, listings=listings, progress=shards_done)
                 else:
                     defer(lambda: finish_output(folder, model, config, listings=listings, cancel=cancel))
 
@@ -470,7 +471,7 @@ def _build(config: SiteConfig, cache: BuildCache, target: Path, diagnostics: Dia
         f"in {loaded - started:.2f} s",
         f"{'incremental' if incremental else 'full'} build: rendered {total} of {len(fingerprints)} pages, "
         f"{len(changed)} files written or removed, in {finished - loaded:.2f} s",
-    ] + [index_detail(index) for index in indexed if index is not None] + \
+    ] + ([index_detail(indexed)] if indexed is not None else []) + \
         (["the search index is being written in the background"] if index_later is not None else [])
     return BuildReport(
         items=len(model.articles), pages=pages, topics=len(model.topics), undated=len(model.undated),

@@ -356,11 +356,12 @@ def _loc(url: str, config: SiteConfig) -> str:
     return escape(uri(absolute(url, config)))
 
 
-def _sitemap_entry(url: str, modified: datetime | None, config: SiteConfig) -> bytes:
-    entry = f"  <url><loc>{_loc(url, config)}</loc>"
+def _sitemap_entry(url: str, modified: datetime | None, config: SiteConfig, tag: str = "url") -> bytes:
+    """One `<url>` of a sitemap (or, with `tag`, one `<sitemap>` of an index), as UTF-8."""
+    entry = f"  <{tag}><loc>{_loc(url, config)}</loc>"
     if modified is not None:
         entry += f"<lastmod>{modified.date().isoformat()}</lastmod>"
-    return (entry + "</url>").encode("utf-8")
+    return f"{entry}</{tag}>".encode("utf-8")
 
 
 def _document(opening: str, lines: list[bytes], closing: str) -> bytes:
@@ -371,12 +372,7 @@ def _document(opening: str, lines: list[bytes], closing: str) -> bytes:
 
 
 def _index(path: str, parts: list[tuple[str, datetime | None]], config: SiteConfig) -> RenderedFile:
-    lines = []
-    for part, modified in parts:
-        entry = f"  <sitemap><loc>{_loc(part, config)}</loc>"
-        if modified is not None:
-            entry += f"<lastmod>{modified.date().isoformat()}</lastmod>"
-        lines.append((entry + "</sitemap>").encode("utf-8"))
+    lines = [_sitemap_entry(part, modified, config, "sitemap") for part, modified in parts]
     return RenderedFile(path, _document('<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
                                         lines, "</sitemapindex>"))
 

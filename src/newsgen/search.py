@@ -797,6 +797,11 @@ def _prune_listings(folder: Path, names: list[str]) -> None:
             entry.unlink(missing_ok=True)
 
 
+def _stop_if_given_up(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise SearchIndexCancelled("writing the search index was given up")
+
+
 def _index_shards(bundle: Path, shards: list[Shard], listings: Path | None,
                   progress: Callable[[int, int], None] | None = None,
                   cancel: threading.Event | None = None) -> list[PagefindRun]:
@@ -813,8 +818,7 @@ def _index_shards(bundle: Path, shards: list[Shard], listings: Path | None,
 
     def index(shard: Shard) -> PagefindRun:
         nonlocal done
-        if cancel is not None and cancel.is_set():
-            raise SearchIndexCancelled("writing the search index was given up")
+        _stop_if_given_up(cancel)
         run = _place(bundle, bundle / shard.name, lambda fresh: _index_shard(shard, fresh, listings, cancel))
         if progress is not None:
             with counting:
@@ -1012,8 +1016,7 @@ def _wait(process: subprocess.Popen, cancel: threading.Event | None = None) -> P
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
-            if cancel is not None and cancel.is_set():
-                raise SearchIndexCancelled("writing the search index was given up")
+            _stop_if_given_up(cancel)
             peak = max(peak, _high_water(status_file))
             time.sleep(interval)
             interval = min(interval * 2, 0.02)
